@@ -1,0 +1,187 @@
+//! A whole Marquee system in one test: every subgraph of this build and the
+//! router in front of them, on free ports, on the embedded backends or on
+//! PostgreSQL, Redis and NATS (see `kit::testing::TestSystem`). Tests talk to
+//! it only over HTTP, as clients do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kit::testing::TestSystem;
+use serde_json::{json, Value};
+
+pub struct System {
+    pub label: &'static str,
+    pub stack: marquee::Stack,
+    router: String,
+    client: reqwest::Client,
+    _test: TestSystem,
+}
+
+impl System {
+    /// Starts every subgraph (seeded when `seed`) and the router over them.
+    pub async fn start(test: TestSystem, seed: bool) -> Self {
+        Self::start_with(test, seed, |_| {}).await
+    }
+
+    /// `start` with `tweak` applied to the configuration first.
+    pub async fn start_with(
+        mut test: TestSystem,
+        seed: bool,
+        tweak: impl Fn(&mut kit::Config),
+    ) -> Self {
+        // Tests poll; the API limit is not what they measure (the auth one stays 5/min).
+        test.config.router.rate_limit.api.per_minute = 10_000;
+        tweak(&mut test.config);
+        let config = Arc::new(test.config.clone());
+        let specs = marquee::subgraphs();
+        let mut stack = marquee::start(config, &specs, seed)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] the subgraphs start: {e:#}", test.label));
+        let addr = stack
+            .start_router_over_self(&specs)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] the router starts: {e:#}", test.label));
+        Self {
+            label: test.label,
+            stack,
+            router: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("a client"),
+            _test: test,
+        }
+    }
+
+    /// Every backend this run has: embedded, then the services when set.
+    pub async fn all(seed: bool) -> Vec<Self> {
+        let mut out = Vec::new();
+        for test in TestSystem::all() {
+            out.push(Self::start(test, seed).await);
+        }
+        out
+    }
+
+    /// Like `all`, with `tweak` applied to each configuration.
+    pub async fn all_with(seed: bool, tweak: impl Fn(&mut kit::Config)) -> Vec<Self> {
+        let mut out = Vec::new();
+        for test in TestSystem::all() {
+            out.push(Self::start_with(test, seed, &tweak).await);
+        }
+        out
+    }
+
+    /// The data directory (dev mailbox, seed credentials).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.stack.config.data_dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.router)
+    }
+
+    /// `url` of process `name` (a subgraph), for checks that bypass the router.
+    pub fn process_url(&self, name: &str, path: &str) -> String {
+        format!("{}{path}", self.stack.url(name).expect("a running process"))
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// POSTs a GraphQL request to the router, as `token` when given.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.expect("the router answers");
+        response.json().await.expect("a JSON answer")
+    }
+
+    /// Like `gql`, failing the test when the answer has errors; returns `data`.
+    pub async fn data(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let r = self.gql(token, query, variables).await;
+        assert!(
+            r.get("errors").is_none(),
+            "[{}] {query}\nanswered errors: {}",
+            self.label,
+            r["errors"]
+        );
+        r["data"].clone()
+    }
+
+    /// Waits (up to 10 s) until `check` holds for the answer to `query`:
+    /// for effects that travel by events between subgraphs.
+    pub async fn eventually(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..100 {
+            last = self.gql(token, query, variables.clone()).await;
+            if check(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "[{}] never held for {query}; last answer: {last}",
+            self.label
+        )
+    }
+
+    /// Stops one process (a subgraph) and waits until it no longer serves.
+    pub async fn stop_process(&mut self, name: &str) {
+        let i = self
+            .stack
+            .processes
+            .iter()
+            .position(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no process named {name}"));
+        let p = self.stack.processes.remove(i);
+        p.server.abort();
+        let _ = p.server.await;
+    }
+
+    pub async fn stop(self) {
+        self.stack.stop().await;
+    }
+}
+
+/// The single-use code in the newest mail to `to` whose subject contains
+/// `subject`, read from the dev mailbox in `data_dir`.
+pub fn mailed_code(data_dir: &std::path::Path, to: &str, subject: &str) -> Option<String> {
+    let dir = data_dir.join("mailbox");
+    let mut mails: Vec<_> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    mails.sort();
+    mails.iter().rev().find_map(|path| {
+        let text = std::fs::read_to_string(path).ok()?;
+        let to_line = format!("To: {to}\r\n");
+        if !text.contains(&to_line)
+            || !text
+                .lines()
+                .any(|l| l.starts_with("Subject:") && l.contains(subject))
+        {
+            return None;
+        }
+        text.lines()
+            .map(str::trim)
+            .find(|l| {
+                l.len() == 43
+                    && l.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            })
+            .map(str::to_string)
+    })
+}

@@ -1,0 +1,150 @@
+//! The production bus: NATS JetStream. One stream holds `<prefix>.>`; publish
+//! waits for the stream's ack and sets `Nats-Msg-Id` so a republished outbox row
+//! is dropped inside the duplicate window; durable pull consumers ack explicitly.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy, AckKind};
+use async_trait::async_trait;
+use futures::StreamExt;
+
+use super::{Acker, Bus, BusError, Deliveries, Delivery, Event, EventStream};
+use crate::config::BusConfig;
+
+pub struct NatsBus {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    stream: String,
+    ack_wait: Duration,
+}
+
+impl NatsBus {
+    /// Connects and makes sure the stream for `<prefix>.>` exists.
+    pub async fn connect(url: &url::Url, config: &BusConfig) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("marquee")
+            .connection_timeout(Duration::from_secs(3))
+            .connect(url.as_str())
+            .await
+            .map_err(|e| BusError::Connect(format!("cannot reach NATS at {url}: {e}")))?;
+        let js = jetstream::new(client.clone());
+        js.get_or_create_stream(jetstream::stream::Config {
+            name: config.stream.clone(),
+            subjects: vec![format!("{}.>", config.subject_prefix)],
+            max_age: Duration::from_secs(config.max_age_hours * 3600),
+            num_replicas: config.replicas,
+            duplicate_window: Duration::from_secs(config.duplicate_window_secs),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| BusError::Connect(format!("stream {}: {e}", config.stream)))?;
+        Ok(Self {
+            client,
+            js,
+            stream: config.stream.clone(),
+            ack_wait: Duration::from_secs(config.ack_wait_secs),
+        })
+    }
+}
+
+struct NatsAcker(jetstream::Message);
+
+#[async_trait]
+impl Acker for NatsAcker {
+    async fn ack(self: Box<Self>) -> Result<(), BusError> {
+        self.0
+            .double_ack()
+            .await
+            .map_err(|e| BusError::Consume(e.to_string()))
+    }
+
+    async fn nak(self: Box<Self>, delay: Duration) -> Result<(), BusError> {
+        self.0
+            .ack_with(AckKind::Nak(Some(delay)))
+            .await
+            .map_err(|e| BusError::Consume(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Bus for NatsBus {
+    async fn publish(&self, event: &Event) -> Result<(), BusError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", event.id.to_string().as_str());
+        headers.insert("Marquee-Event-Type", event.event_type.as_str());
+        let ack = self
+            .js
+            .publish_with_headers(event.subject.clone(), headers, event.to_bytes().into())
+            .await
+            .map_err(|e| BusError::Publish(e.to_string()))?;
+        ack.await.map_err(|e| BusError::Publish(e.to_string()))?;
+        Ok(())
+    }
+
+    async fn consume(&self, name: &str, filters: &[String]) -> Result<Deliveries, BusError> {
+        let stream = self
+            .js
+            .get_stream(&self.stream)
+            .await
+            .map_err(|e| BusError::Consume(e.to_string()))?;
+        let consumer: jetstream::consumer::Consumer<pull::Config> = stream
+            .get_or_create_consumer(
+                name,
+                pull::Config {
+                    durable_name: Some(name.to_string()),
+                    filter_subjects: filters.to_vec(),
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: self.ack_wait,
+                    // Dead-lettering is ours to do (see `run_consumer`); let the
+                    // server keep redelivering until we ack.
+                    max_deliver: -1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| BusError::Consume(format!("consumer {name}: {e}")))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|e| BusError::Consume(e.to_string()))?;
+        let deliveries = messages.map(|item| {
+            let message = item.map_err(|e| BusError::Consume(e.to_string()))?;
+            let attempt = message
+                .info()
+                .map(|i| i.delivered.max(1) as u64)
+                .unwrap_or(1);
+            let event = Event::from_bytes(&message.payload)?;
+            Ok(Delivery::new(event, attempt, Box::new(NatsAcker(message))))
+        });
+        Ok(Box::pin(deliveries))
+    }
+
+    async fn subscribe(&self, filter: &str) -> Result<EventStream, BusError> {
+        let subscriber = self
+            .client
+            .subscribe(filter.to_string())
+            .await
+            .map_err(|e| BusError::Consume(e.to_string()))?;
+        Ok(Box::pin(subscriber.filter_map(|m| async move {
+            Event::from_bytes(&m.payload).ok()
+        })))
+    }
+
+    async fn publish_ephemeral(&self, event: &Event) -> Result<(), BusError> {
+        self.client
+            .publish(event.subject.clone(), event.to_bytes().into())
+            .await
+            .map_err(|e| BusError::Publish(e.to_string()))
+    }
+
+    async fn ping(&self) -> Result<(), BusError> {
+        tokio::time::timeout(Duration::from_secs(2), self.client.flush())
+            .await
+            .map_err(|_| BusError::Connect("NATS did not answer within 2s".into()))?
+            .map_err(|e| BusError::Connect(e.to_string()))
+    }
+
+    fn kind(&self) -> &'static str {
+        "nats"
+    }
+}

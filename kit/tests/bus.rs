@@ -1,0 +1,119 @@
+//! The bus suite, on the in-process bus and on NATS JetStream when NATS_URL is set.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use kit::events::Event;
+use kit::testing::TestBackend;
+
+fn event(prefix: &str, n: u32) -> Event {
+    Event::new(
+        prefix,
+        "users.user_registered",
+        None,
+        serde_json::json!({ "n": n }),
+    )
+}
+
+async fn next_within<S: futures::Stream + Unpin>(s: &mut S) -> S::Item {
+    tokio::time::timeout(Duration::from_secs(10), s.next())
+        .await
+        .expect("a message within 10s")
+        .expect("the stream stays open")
+}
+
+#[tokio::test]
+async fn durable_consumer_gets_events_in_order_and_duplicates_are_dropped() {
+    for b in TestBackend::all("bus").await {
+        let bus = b.bus();
+        let prefix = b.config.bus.subject_prefix.clone();
+        let events: Vec<_> = (0..5).map(|n| event(&prefix, n)).collect();
+        for e in &events {
+            bus.publish(e).await.unwrap();
+        }
+        bus.publish(&events[2]).await.unwrap(); // a republished outbox row
+        let mut d = bus
+            .consume("c1", &[format!("{prefix}.users.>")])
+            .await
+            .unwrap();
+        for e in &events {
+            let got = next_within(&mut d).await.unwrap();
+            assert_eq!(got.event.id, e.id, "{}", b.label);
+            got.ack().await.unwrap();
+        }
+        let extra = tokio::time::timeout(Duration::from_millis(500), d.next()).await;
+        assert!(extra.is_err(), "{}: the duplicate was delivered", b.label);
+    }
+}
+
+#[tokio::test]
+async fn unacked_event_is_redelivered_and_nak_retries() {
+    for b in TestBackend::all("bus").await {
+        let bus = b.bus();
+        let prefix = b.config.bus.subject_prefix.clone();
+        let e = event(&prefix, 1);
+        bus.publish(&e).await.unwrap();
+        let mut d = bus.consume("c2", &[format!("{prefix}.>")]).await.unwrap();
+        let first = next_within(&mut d).await.unwrap();
+        assert_eq!(first.attempt, 1);
+        first.nak(Duration::from_millis(100)).await.unwrap();
+        let second = next_within(&mut d).await.unwrap();
+        assert_eq!(second.event.id, e.id);
+        assert_eq!(second.attempt, 2, "{}", b.label);
+        second.ack().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn durable_consumer_resumes_after_reconnect() {
+    for b in TestBackend::all("bus").await {
+        let bus = b.bus();
+        let prefix = b.config.bus.subject_prefix.clone();
+        let (a, c) = (event(&prefix, 1), event(&prefix, 2));
+        bus.publish(&a).await.unwrap();
+        {
+            let mut d = bus.consume("c3", &[format!("{prefix}.>")]).await.unwrap();
+            next_within(&mut d).await.unwrap().ack().await.unwrap();
+        }
+        bus.publish(&c).await.unwrap();
+        let mut d = bus.consume("c3", &[format!("{prefix}.>")]).await.unwrap();
+        let got = next_within(&mut d).await.unwrap();
+        assert_eq!(
+            got.event.id, c.id,
+            "{}: consumer restarted from the beginning",
+            b.label
+        );
+        got.ack().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn live_subscribers_see_only_matching_subjects() {
+    for b in TestBackend::all("bus").await {
+        let bus = b.bus();
+        let prefix = b.config.bus.subject_prefix.clone();
+        let mut live = bus
+            .subscribe(&format!("{prefix}.social.chat_message_sent.room1"))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let other = Event::new(
+            &prefix,
+            "social.chat_message_sent",
+            None,
+            serde_json::json!({}),
+        )
+        .routed(&["room2"]);
+        let mine = Event::new(
+            &prefix,
+            "social.chat_message_sent",
+            None,
+            serde_json::json!({}),
+        )
+        .routed(&["room1"]);
+        bus.publish_ephemeral(&other).await.unwrap();
+        bus.publish(&mine).await.unwrap();
+        let got = next_within(&mut live).await;
+        assert_eq!(got.id, mine.id, "{}", b.label);
+    }
+}

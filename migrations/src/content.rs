@@ -1,0 +1,281 @@
+//! The `content` schema: the catalog (movies), its categories, people and
+//! credits, editorial featured slots and de-duplicated views (which feed
+//! trending).
+
+use sea_orm_migration::prelude::*;
+
+use crate::{ts, ts_null};
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(kit::events::outbox::Migration), Box::new(Initial)]
+    }
+}
+
+struct Initial;
+
+impl MigrationName for Initial {
+    fn name(&self) -> &str {
+        "m20261124_000002_content"
+    }
+}
+
+fn a(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+fn text(name: &str) -> ColumnDef {
+    ColumnDef::new(a(name)).text().not_null().to_owned()
+}
+
+fn text_null(name: &str) -> ColumnDef {
+    ColumnDef::new(a(name)).text().null().to_owned()
+}
+
+fn uuid_pk(name: &str) -> ColumnDef {
+    ColumnDef::new(a(name))
+        .uuid()
+        .not_null()
+        .primary_key()
+        .to_owned()
+}
+
+fn index(
+    m: &SchemaManager<'_>,
+    table: &str,
+    name: &str,
+    cols: &[&str],
+    unique: bool,
+) -> IndexCreateStatement {
+    let _ = m;
+    let mut i = Index::create();
+    i.name(name).table(a(table));
+    for c in cols {
+        i.col(a(c));
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Initial {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(a("movies"))
+                .col(uuid_pk("id"))
+                .col(ColumnDef::new(a("slug")).string().not_null().unique_key())
+                .col(text("title"))
+                // Lowercased title: what TITLE_ASC sorts by.
+                .col(text("title_key"))
+                .col(text_null("original_title"))
+                .col(text("overview"))
+                .col(text_null("tagline"))
+                // ISO date, YYYY-MM-DD.
+                .col(ColumnDef::new(a("release_date")).string().null())
+                .col(ColumnDef::new(a("year")).integer().null())
+                .col(ColumnDef::new(a("runtime")).integer().null())
+                .col(ColumnDef::new(a("language")).string().not_null())
+                .col(ColumnDef::new(a("status")).string().not_null())
+                .col(
+                    ColumnDef::new(a("rating_average"))
+                        .double()
+                        .not_null()
+                        .default(0.0),
+                )
+                .col(
+                    ColumnDef::new(a("rating_count"))
+                        .big_integer()
+                        .not_null()
+                        .default(0),
+                )
+                .col(
+                    ColumnDef::new(a("popularity"))
+                        .double()
+                        .not_null()
+                        .default(0.0),
+                )
+                // log2 of the time-decayed view score, in half-lives since the epoch.
+                .col(
+                    ColumnDef::new(a("trend_day"))
+                        .double()
+                        .not_null()
+                        .default(0.0),
+                )
+                .col(
+                    ColumnDef::new(a("trend_week"))
+                        .double()
+                        .not_null()
+                        .default(0.0),
+                )
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .col(ts_null("deleted_at"))
+                .to_owned(),
+        )
+        .await?;
+        for (name, cols) in [
+            ("movies_popularity", &["popularity", "id"][..]),
+            ("movies_rating", &["rating_average", "id"][..]),
+            ("movies_release", &["release_date", "id"][..]),
+            ("movies_title", &["title_key", "id"][..]),
+            ("movies_trend_day", &["trend_day", "id"][..]),
+            ("movies_trend_week", &["trend_week", "id"][..]),
+        ] {
+            m.create_index(index(m, "movies", name, cols, false))
+                .await?;
+        }
+        m.create_table(
+            Table::create()
+                .table(a("categories"))
+                .col(uuid_pk("id"))
+                .col(ColumnDef::new(a("slug")).string().not_null().unique_key())
+                .col(text("name"))
+                // GENRE or COLLECTION.
+                .col(ColumnDef::new(a("kind")).string().not_null())
+                .col(ts("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(a("movie_categories"))
+                .col(ColumnDef::new(a("movie_id")).uuid().not_null())
+                .col(ColumnDef::new(a("category_id")).uuid().not_null())
+                .primary_key(Index::create().col(a("movie_id")).col(a("category_id")))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(a("movie_categories"), a("movie_id"))
+                        .to(a("movies"), a("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(a("movie_categories"), a("category_id"))
+                        .to(a("categories"), a("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            m,
+            "movie_categories",
+            "movie_categories_category",
+            &["category_id", "movie_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(a("people"))
+                .col(uuid_pk("id"))
+                .col(ColumnDef::new(a("slug")).string().not_null().unique_key())
+                .col(text("name"))
+                .col(ts("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(a("credits"))
+                .col(uuid_pk("id"))
+                .col(ColumnDef::new(a("movie_id")).uuid().not_null())
+                .col(ColumnDef::new(a("person_id")).uuid().not_null())
+                // CAST or CREW.
+                .col(ColumnDef::new(a("kind")).string().not_null())
+                .col(text_null("character"))
+                .col(text_null("job"))
+                .col(ColumnDef::new(a("position")).integer().not_null())
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(a("credits"), a("movie_id"))
+                        .to(a("movies"), a("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(a("credits"), a("person_id"))
+                        .to(a("people"), a("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            m,
+            "credits",
+            "credits_movie",
+            &["movie_id", "position"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(m, "credits", "credits_person", &["person_id"], false))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("featured"))
+                .col(uuid_pk("id"))
+                .col(ColumnDef::new(a("movie_id")).uuid().not_null())
+                .col(ColumnDef::new(a("rank")).integer().not_null())
+                .col(ts("starts_at"))
+                .col(ts("ends_at"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(a("featured"), a("movie_id"))
+                        .to(a("movies"), a("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(a("views"))
+                // A user id, or a hash of the anonymous client.
+                .col(ColumnDef::new(a("viewer")).string().not_null())
+                .col(ColumnDef::new(a("movie_id")).uuid().not_null())
+                // Hours since the epoch: one view per viewer, title and hour.
+                .col(ColumnDef::new(a("hour")).big_integer().not_null())
+                .col(ColumnDef::new(a("user_id")).uuid().null())
+                .col(ts("at"))
+                .primary_key(
+                    Index::create()
+                        .col(a("viewer"))
+                        .col(a("movie_id"))
+                        .col(a("hour")),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(a("views"), a("movie_id"))
+                        .to(a("movies"), a("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(m, "views", "views_user", &["user_id", "at"], false))
+            .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in [
+            "views",
+            "featured",
+            "credits",
+            "people",
+            "movie_categories",
+            "categories",
+            "movies",
+        ] {
+            m.drop_table(Table::drop().table(a(t)).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,483 @@
+//! The engine behind `/graphql`: holds the current supergraph (swapped
+//! atomically on reload), the plan cache and the subgraph client, and runs one
+//! GraphQL request from text to response.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hive_router_query_planner::ast::normalization::normalize_operation;
+use hive_router_query_planner::ast::operation::OperationDefinition;
+use hive_router_query_planner::graph::PlannerOverrideContext;
+use hive_router_query_planner::planner::plan_nodes::QueryPlan;
+use hive_router_query_planner::utils::cancellation::CancellationToken;
+use http::HeaderMap;
+use kit::ErrorCode;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::execute::Execution;
+use crate::fetch::SubgraphClient;
+use crate::introspection::{Ctx, Introspection};
+use crate::operation::{OperationType, ParsedOperation};
+use crate::project::Projection;
+use crate::response::{GraphqlError, GraphqlResponse};
+use crate::supergraph::Supergraph;
+
+/// One GraphQL request as GraphQL over HTTP carries it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphqlRequest {
+    #[serde(default)]
+    pub query: Option<String>,
+    #[serde(default)]
+    pub operation_name: Option<String>,
+    #[serde(default)]
+    pub variables: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub extensions: Option<Map<String, Value>>,
+}
+
+/// Why a request cannot run at all (the HTTP layer maps these to statuses).
+#[derive(Debug)]
+pub enum Rejection {
+    /// A mutation (or subscription) arrived over GET.
+    NotAllowedOverGet,
+}
+
+/// A supergraph with what is derived from it once.
+pub(crate) struct Loaded {
+    pub supergraph: Arc<Supergraph>,
+    pub introspection: Introspection,
+}
+
+impl Loaded {
+    pub fn new(supergraph: Arc<Supergraph>) -> Self {
+        let introspection = Introspection::new(&supergraph.schema);
+        Self {
+            supergraph,
+            introspection,
+        }
+    }
+}
+
+/// A planned operation: the normalized form the response is shaped by, and its plan.
+pub(crate) struct Prepared {
+    pub operation: OperationDefinition,
+    pub plan: QueryPlan,
+}
+
+/// A document as sent (hash of its text), for the operation cache.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct OperationKey {
+    text: u64,
+    operation_name: Option<String>,
+    supergraph: u64,
+}
+
+/// A parsed, valid operation and, once planned, its plan.
+struct Validated {
+    parsed: ParsedOperation,
+    prepared: tokio::sync::OnceCell<Arc<Prepared>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PlanKey {
+    document: u64,
+    operation_name: Option<String>,
+    supergraph: u64,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+enum PlanError {
+    #[error("query planning took longer than {0:?}")]
+    Timeout(Duration),
+    #[error("query planning failed: {0}")]
+    Failed(String),
+}
+
+pub struct EngineSettings {
+    pub plan_cache_size: u64,
+    pub planning_timeout: Duration,
+    /// The breakers the client's transport consults, for health and metrics.
+    pub breakers: Option<Arc<crate::breaker::Breakers>>,
+    pub limits: kit::config::LimitsConfig,
+    /// Whether `__schema`/`__type` are answered.
+    pub introspection: bool,
+}
+
+pub struct Engine {
+    current: ArcSwap<Loaded>,
+    operations: moka::sync::Cache<OperationKey, Arc<Validated>>,
+    plans: moka::future::Cache<PlanKey, Arc<Prepared>>,
+    client: SubgraphClient,
+    planning_timeout: Duration,
+    breakers: Option<Arc<crate::breaker::Breakers>>,
+    limits: kit::config::LimitsConfig,
+    introspection: bool,
+}
+
+impl Engine {
+    pub fn new(supergraph: Supergraph, client: SubgraphClient, settings: EngineSettings) -> Self {
+        Self {
+            current: ArcSwap::from_pointee(Loaded::new(Arc::new(supergraph))),
+            operations: moka::sync::Cache::new(settings.plan_cache_size),
+            plans: moka::future::Cache::new(settings.plan_cache_size),
+            client,
+            planning_timeout: settings.planning_timeout,
+            breakers: settings.breakers,
+            limits: settings.limits,
+            introspection: settings.introspection,
+        }
+    }
+
+    /// The per-subgraph circuit breakers, when the transport has them.
+    pub fn breakers(&self) -> Option<&Arc<crate::breaker::Breakers>> {
+        self.breakers.as_ref()
+    }
+
+    pub fn supergraph(&self) -> Arc<Supergraph> {
+        self.current.load().supergraph.clone()
+    }
+
+    /// Serves `supergraph` from now on. Requests already running finish on the
+    /// one they started with; cached plans of the old one are never hit again
+    /// (the supergraph hash is part of the key) and age out of the LRU.
+    pub fn swap(&self, supergraph: Supergraph) {
+        self.current
+            .store(Arc::new(Loaded::new(Arc::new(supergraph))));
+    }
+
+    pub async fn execute(
+        &self,
+        request: GraphqlRequest,
+        headers: &HeaderMap,
+        over_get: bool,
+    ) -> Result<GraphqlResponse, Rejection> {
+        self.execute_for(request, headers, over_get, None, None)
+            .await
+            .map(|(r, _)| r)
+    }
+
+    /// `execute` for `caller`: fields its token does not allow are removed
+    /// before planning, and the operation counts against its rate limit once
+    /// it is known to be valid (its class comes from its root fields).
+    pub async fn execute_for(
+        &self,
+        request: GraphqlRequest,
+        headers: &HeaderMap,
+        over_get: bool,
+        caller: Option<&crate::policy::Caller>,
+        limiter: Option<&crate::policy::RateLimiter>,
+    ) -> Result<(GraphqlResponse, Option<kit::cache::RateDecision>), Rejection> {
+        let mut decision = None;
+        let response = self
+            .run(request, headers, over_get, caller, limiter, &mut decision)
+            .await?;
+        Ok((response, decision))
+    }
+
+    async fn run(
+        &self,
+        request: GraphqlRequest,
+        headers: &HeaderMap,
+        over_get: bool,
+        caller: Option<&crate::policy::Caller>,
+        limiter: Option<&crate::policy::RateLimiter>,
+        decision: &mut Option<kit::cache::RateDecision>,
+    ) -> Result<GraphqlResponse, Rejection> {
+        let loaded = self.current.load_full();
+        let Some(query) = request.query.as_deref().filter(|q| !q.trim().is_empty()) else {
+            return Ok(GraphqlResponse::request_error(GraphqlError::new(
+                ErrorCode::BadRequest,
+                "the request has no `query`",
+            )));
+        };
+        let key = OperationKey {
+            text: xxhash_rust::xxh3::xxh3_64(query.as_bytes()),
+            operation_name: request.operation_name.clone(),
+            supergraph: loaded.supergraph.hash(),
+        };
+        // Parsing and validation run once per distinct document; only valid
+        // ones are remembered.
+        let validated = match self.operations.get(&key) {
+            Some(v) => v,
+            None => {
+                if let Err(e) = crate::limits::check_text(query, &self.limits) {
+                    return Ok(GraphqlResponse::request_error(e));
+                }
+                let parsed = match ParsedOperation::parse(query, request.operation_name.as_deref())
+                {
+                    Ok(p) => p,
+                    Err(e) => return Ok(GraphqlResponse::request_error(e)),
+                };
+                if let Err(e) = crate::limits::check_operation(&parsed, &self.limits) {
+                    return Ok(GraphqlResponse::request_error(e));
+                }
+                if over_get && parsed.kind() != OperationType::Query {
+                    return Err(Rejection::NotAllowedOverGet);
+                }
+                if let Err(errors) = parsed.validate(&loaded.supergraph.schema) {
+                    return Ok(GraphqlResponse { data: None, errors });
+                }
+                let v = Arc::new(Validated {
+                    parsed,
+                    prepared: tokio::sync::OnceCell::new(),
+                });
+                self.operations.insert(key, v.clone());
+                v
+            }
+        };
+        let parsed = &validated.parsed;
+        let kind = parsed.kind();
+        if over_get && kind != OperationType::Query {
+            return Err(Rejection::NotAllowedOverGet);
+        }
+        if let (Some(limiter), Some(caller)) = (limiter, caller) {
+            let class = limiter.classify(
+                parsed
+                    .operation_selections()
+                    .into_iter()
+                    .map(|f| f.name.as_str()),
+            );
+            *decision = limiter.check(caller, class).await;
+            if let Some(d) = decision.as_ref().filter(|d| !d.allowed) {
+                return Ok(GraphqlResponse::request_error(crate::policy::rate_limited(
+                    d,
+                )));
+            }
+        }
+        let supergraph = &loaded.supergraph;
+        let root_type = match kind {
+            OperationType::Mutation => supergraph.schema.mutation.clone().unwrap_or_default(),
+            OperationType::Subscription => {
+                supergraph.schema.subscription.clone().unwrap_or_default()
+            }
+            OperationType::Query => supergraph.schema.query.clone(),
+        };
+        let filtered = crate::authz::filter(
+            &supergraph.auth,
+            &supergraph.schema,
+            &parsed.document,
+            parsed.index,
+            &root_type,
+            caller.and_then(|c| c.claims.as_ref()),
+        );
+        if let Some(f) = filtered.as_ref().filter(|f| f.nothing_left) {
+            return Ok(GraphqlResponse {
+                data: None,
+                errors: f.errors.clone(),
+            });
+        }
+        if kind == OperationType::Subscription {
+            return Ok(GraphqlResponse::request_error(GraphqlError::new(
+                ErrorCode::BadRequest,
+                "subscriptions are not served by this router yet",
+            )));
+        }
+        let variables = match parsed
+            .coerce_variables(request.variables.unwrap_or_default(), &supergraph.schema)
+        {
+            Ok(v) => v,
+            Err(e) => return Ok(GraphqlResponse::request_error(e)),
+        };
+
+        let (intro_fields, only_introspection) = parsed.introspection_fields();
+        if !self.introspection && !intro_fields.is_empty() {
+            return Ok(GraphqlResponse::request_error(GraphqlError::new(
+                ErrorCode::GraphqlValidationFailed,
+                "introspection is turned off on this router",
+            )));
+        }
+        let ctx = Ctx {
+            variables: &variables,
+            fragments: parsed.fragments(),
+        };
+        let intro_values: Vec<(String, Value)> = intro_fields
+            .iter()
+            .map(|f| {
+                let key = f.alias.clone().unwrap_or_else(|| f.name.clone());
+                (key, loaded.introspection.resolve_root(f, &ctx))
+            })
+            .collect();
+        if only_introspection {
+            let mut data = Map::new();
+            for s in &parsed.operation_selections() {
+                let key = s.alias.clone().unwrap_or_else(|| s.name.clone());
+                let value = match s.name.as_str() {
+                    "__typename" => Value::String(supergraph.schema.query.clone()),
+                    _ => intro_values
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or(Value::Null),
+                };
+                data.insert(key, value);
+            }
+            return Ok(GraphqlResponse {
+                data: Some(Value::Object(data)),
+                errors: vec![],
+            });
+        }
+
+        let prepared = match validated.prepared.get() {
+            Some(p) => {
+                metrics::counter!("marquee_router_plan_cache_hits_total").increment(1);
+                p.clone()
+            }
+            None => {
+                let planned = validated
+                    .prepared
+                    .get_or_try_init(|| self.prepare(&loaded, parsed, intro_values.is_empty()))
+                    .await;
+                match planned {
+                    Ok(p) => p.clone(),
+                    Err(e) => return Ok(GraphqlResponse::request_error(e)),
+                }
+            }
+        };
+        // Refused fields are planned away; the response is still shaped by
+        // the whole operation, so they come back null.
+        let (plan_of, auth_errors) = match filtered {
+            None => (prepared.clone(), Vec::new()),
+            Some(f) => {
+                let reduced = ParsedOperation {
+                    document: f.document,
+                    index: 0,
+                };
+                match self
+                    .prepare(&loaded, &reduced, intro_values.is_empty())
+                    .await
+                {
+                    Ok(p) => (p, f.errors),
+                    Err(e) => return Ok(GraphqlResponse::request_error(e)),
+                }
+            }
+        };
+        let execution = Execution::new(
+            supergraph,
+            &self.client,
+            &variables,
+            headers,
+            kind == OperationType::Query,
+        );
+        if let Some(node) = &plan_of.plan.node {
+            execution.run(node).await;
+        }
+        let raw = execution
+            .data
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut errors = auth_errors;
+        errors.extend(
+            execution
+                .errors
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        let mut data = Projection {
+            schema: &supergraph.schema,
+            variables: &variables,
+            errors: &mut errors,
+        }
+        .root(&prepared.operation.selection_set, &root_type, &raw);
+        if let Value::Object(object) = &mut data {
+            for (k, v) in intro_values {
+                object.insert(k, v);
+            }
+        }
+        Ok(GraphqlResponse {
+            data: Some(data),
+            errors,
+        })
+    }
+
+    /// Normalizes and plans, from the cache when the same normalized operation
+    /// was planned against this supergraph before.
+    async fn prepare(
+        &self,
+        loaded: &Arc<Loaded>,
+        parsed: &ParsedOperation,
+        whole_document: bool,
+    ) -> Result<Arc<Prepared>, GraphqlError> {
+        let supergraph = loaded.supergraph.clone();
+        let stripped;
+        let document = if whole_document {
+            &parsed.document
+        } else {
+            stripped = parsed.without_introspection();
+            &stripped
+        };
+        let normalized =
+            normalize_operation(&supergraph.planner.supergraph, document, parsed.name()).map_err(
+                |e| GraphqlError::new(ErrorCode::GraphqlValidationFailed, e.to_string()),
+            )?;
+        let operation = normalized.operation;
+        let key = PlanKey {
+            document: xxhash_rust::xxh3::xxh3_64(operation.to_string().as_bytes()),
+            operation_name: normalized.operation_name,
+            supergraph: supergraph.hash(),
+        };
+        let missed = AtomicBool::new(false);
+        let timeout = self.planning_timeout;
+        let result = self
+            .plans
+            .try_get_with(key, async {
+                missed.store(true, Ordering::Relaxed);
+                let planned = tokio::time::timeout(
+                    timeout,
+                    tokio::task::spawn_blocking(move || {
+                        let token = CancellationToken::with_timeout(timeout);
+                        let plan = supergraph
+                            .planner
+                            .plan_from_normalized_operation(
+                                &operation,
+                                PlannerOverrideContext::default(),
+                                &token,
+                            )
+                            .map_err(|e| PlanError::Failed(e.to_string()))?;
+                        Ok::<_, PlanError>(Arc::new(Prepared { operation, plan }))
+                    }),
+                )
+                .await;
+                match planned {
+                    Err(_) => Err(PlanError::Timeout(timeout)),
+                    Ok(Err(join)) => Err(PlanError::Failed(join.to_string())),
+                    Ok(Ok(result)) => result,
+                }
+            })
+            .await;
+        if missed.load(Ordering::Relaxed) {
+            metrics::counter!("marquee_router_plan_cache_misses_total").increment(1);
+        } else {
+            metrics::counter!("marquee_router_plan_cache_hits_total").increment(1);
+        }
+        result.map_err(|e| {
+            tracing::error!(error = %e, "query planning failed");
+            match e.as_ref() {
+                PlanError::Timeout(_) => GraphqlError::new(
+                    ErrorCode::QueryTooComplex,
+                    "the operation could not be planned in time",
+                ),
+                PlanError::Failed(_) => {
+                    GraphqlError::new(ErrorCode::Internal, "the operation could not be planned")
+                }
+            }
+        })
+    }
+
+    /// The plan the router would run for `query`, for tests and tooling.
+    pub async fn plan(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<QueryPlan, GraphqlError> {
+        let loaded = self.current.load_full();
+        let parsed = ParsedOperation::parse(query, operation_name)?;
+        parsed
+            .validate(&loaded.supergraph.schema)
+            .map_err(|mut e| e.remove(0))?;
+        Ok(self.prepare(&loaded, &parsed, true).await?.plan.clone())
+    }
+}

@@ -1,0 +1,287 @@
+//! Who is calling and how often: the caller's identity (a verified JWT, else
+//! the client IP, believing forwarding headers only from trusted proxies) and
+//! the GCRA rate limit per caller and operation class (authentication
+//! operations have their own, lower limit). The limit lives in the shared
+//! cache, so several router processes on one Redis share it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue};
+use ipnet::IpNet;
+use kit::auth::{Claims, Verifier};
+use kit::cache::{Cache, Quota, RateDecision};
+use kit::config::RateLimitConfig;
+use kit::ErrorCode;
+use serde_json::json;
+
+use crate::response::GraphqlError;
+
+/// The caller of one request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub claims: Option<Claims>,
+    pub ip: Option<IpAddr>,
+}
+
+impl Caller {
+    /// The rate-limit key: the user when signed in, else the address.
+    pub fn key(&self) -> String {
+        match (&self.claims, &self.ip) {
+            (Some(c), _) => format!("u:{}", c.sub),
+            (None, Some(ip)) => format!("ip:{ip}"),
+            (None, None) => "ip:unknown".into(),
+        }
+    }
+}
+
+/// Which limit an operation counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateClass {
+    Auth,
+    Api,
+}
+
+impl RateClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateClass::Auth => "auth",
+            RateClass::Api => "api",
+        }
+    }
+}
+
+pub struct RateLimiter {
+    cache: Cache,
+    config: RateLimitConfig,
+}
+
+impl RateLimiter {
+    pub fn new(cache: Cache, config: RateLimitConfig) -> Self {
+        Self { cache, config }
+    }
+
+    /// The class of an operation from its root field names.
+    pub fn classify<'a>(&self, root_fields: impl IntoIterator<Item = &'a str>) -> RateClass {
+        let auth = &self.config.auth.operations;
+        if root_fields.into_iter().any(|f| auth.iter().any(|a| a == f)) {
+            RateClass::Auth
+        } else {
+            RateClass::Api
+        }
+    }
+
+    /// One step of `caller`'s bucket for `class`. A cache that does not answer
+    /// lets the request through (logged): the limiter protects, it must not
+    /// take the API down with it.
+    pub async fn check(&self, caller: &Caller, class: RateClass) -> Option<RateDecision> {
+        let per_minute = match class {
+            RateClass::Auth => self.config.auth.per_minute,
+            RateClass::Api => self.config.api.per_minute,
+        };
+        let key = format!("rl:{}:{}", class.as_str(), caller.key());
+        match self.cache.gcra(&key, Quota::per_minute(per_minute)).await {
+            Ok(d) => {
+                if !d.allowed {
+                    metrics::counter!("marquee_rate_limited_total", "class" => class.as_str())
+                        .increment(1);
+                    tracing::warn!(
+                        target: "security",
+                        event = "rate_limited",
+                        class = class.as_str(),
+                        caller = %caller.key(),
+                        "rate limit exceeded"
+                    );
+                }
+                Some(d)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "rate limiter cache unavailable; request let through");
+                None
+            }
+        }
+    }
+}
+
+/// The error a refused request carries.
+pub fn rate_limited(d: &RateDecision) -> GraphqlError {
+    let secs = retry_secs(d.retry_after);
+    GraphqlError::new(
+        ErrorCode::RateLimited,
+        format!("too many requests; retry in {secs} s"),
+    )
+    .extension("retryAfter", json!(secs))
+}
+
+fn retry_secs(d: Duration) -> u64 {
+    d.as_millis().div_ceil(1000).max(1) as u64
+}
+
+/// `RateLimit-*` (and, when refused, `Retry-After`) headers for `d`.
+pub fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
+    let mut put = |name: &'static str, v: u64| {
+        headers.insert(name, HeaderValue::from(v));
+    };
+    put("ratelimit-limit", d.limit as u64);
+    put("ratelimit-remaining", d.remaining as u64);
+    put("ratelimit-reset", d.reset_after.as_secs_f64().ceil() as u64);
+    if !d.allowed {
+        put("retry-after", retry_secs(d.retry_after));
+    }
+}
+
+/// The client address: the peer, or, when the peer is a trusted proxy, the
+/// nearest untrusted hop of `X-Forwarded-For` (else `Forwarded: for=`).
+pub fn client_ip(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trusted: &[IpNet],
+) -> Option<IpAddr> {
+    let peer = peer.map(|p| p.ip())?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    if hops.is_empty() {
+        hops = headers
+            .get_all(http::header::FORWARDED)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split([',', ';']))
+            .filter_map(|part| {
+                let (k, v) = part.trim().split_once('=')?;
+                if !k.eq_ignore_ascii_case("for") {
+                    return None;
+                }
+                let v = v.trim_matches('"');
+                let v = v
+                    .strip_prefix('[')
+                    .map_or(v, |s| s.split(']').next().unwrap_or(s));
+                v.parse()
+                    .ok()
+                    .or_else(|| v.rsplit_once(':').and_then(|(h, _)| h.parse().ok()))
+            })
+            .collect();
+    }
+    // Walk from the nearest hop back; the first one we do not trust is the client.
+    Some(
+        hops.iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .or(hops.first())
+            .copied()
+            .unwrap_or(peer),
+    )
+}
+
+/// Parses `router.trusted_proxies` (validated at config load).
+pub fn trusted_proxies(list: &[String]) -> Vec<IpNet> {
+    list.iter()
+        .filter_map(|s| {
+            s.parse::<IpNet>()
+                .ok()
+                .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+        })
+        .collect()
+}
+
+/// Verifies the bearer token, if any: no token is an anonymous caller; a bad
+/// one is refused with the verifier's code.
+pub async fn identify(
+    verifier: &Arc<Verifier>,
+    headers: &HeaderMap,
+) -> Result<Option<Claims>, GraphqlError> {
+    verifier.from_headers(headers).await.map_err(|e| {
+        metrics::counter!("marquee_auth_failures_total", "reason" => e.reason()).increment(1);
+        tracing::warn!(target: "security", event = "auth_failed", reason = e.reason(), "token refused");
+        GraphqlError::new(e.code(), e.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_from_trusted_proxies() {
+        let trusted = trusted_proxies(&["10.0.0.0/8".into()]);
+        let peer: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+        let stranger: SocketAddr = "203.0.113.9:5000".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "198.51.100.7, 10.0.0.5")]);
+        assert_eq!(
+            client_ip(&h, Some(peer), &trusted),
+            "198.51.100.7".parse().ok()
+        );
+        // A client that is not a proxy cannot choose its address.
+        assert_eq!(
+            client_ip(&h, Some(stranger), &trusted),
+            "203.0.113.9".parse().ok()
+        );
+        let h = headers(&[("forwarded", "for=\"[2001:db8::1]:4711\";proto=https")]);
+        assert_eq!(
+            client_ip(&h, Some(peer), &trusted),
+            "2001:db8::1".parse().ok()
+        );
+        let h = headers(&[]);
+        assert_eq!(client_ip(&h, Some(peer), &trusted), Some(peer.ip()));
+    }
+
+    #[test]
+    fn auth_operations_are_classified_by_root_field() {
+        let limiter = RateLimiter::new(Cache::in_process(100, "t"), RateLimitConfig::default());
+        assert_eq!(limiter.classify(["login"]), RateClass::Auth);
+        assert_eq!(limiter.classify(["me", "register"]), RateClass::Auth);
+        assert_eq!(limiter.classify(["movies"]), RateClass::Api);
+    }
+
+    #[tokio::test]
+    async fn the_sixth_auth_request_in_a_minute_is_refused_with_retry_after() {
+        let limiter = RateLimiter::new(Cache::in_process(100, "t"), RateLimitConfig::default());
+        let caller = Caller {
+            claims: None,
+            ip: "198.51.100.7".parse().ok(),
+        };
+        for _ in 0..5 {
+            assert!(
+                limiter
+                    .check(&caller, RateClass::Auth)
+                    .await
+                    .unwrap()
+                    .allowed
+            );
+        }
+        let refused = limiter.check(&caller, RateClass::Auth).await.unwrap();
+        assert!(!refused.allowed);
+        let mut h = HeaderMap::new();
+        rate_headers(&mut h, &refused);
+        assert!(h["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+        assert_eq!(h["ratelimit-remaining"], "0");
+        // The API class has its own bucket.
+        assert!(
+            limiter
+                .check(&caller, RateClass::Api)
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+}

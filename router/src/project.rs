@@ -1,0 +1,182 @@
+//! Shapes the merged subgraph answers into the client's response: only the
+//! fields the operation asked for, in its order, `@skip`/`@include` applied,
+//! fragments matched on the runtime `__typename`, and nulls propagated to the
+//! nearest nullable parent as the GraphQL spec requires.
+
+use graphql_tools::static_graphql::schema::Type;
+use hive_router_query_planner::ast::selection_item::SelectionItem;
+use hive_router_query_planner::ast::selection_set::SelectionSet;
+use kit::ErrorCode;
+use serde_json::{Map, Value};
+
+use crate::response::{GraphqlError, PathElem};
+use crate::supergraph::SchemaIndex;
+
+pub(crate) struct Projection<'a> {
+    pub schema: &'a SchemaIndex,
+    pub variables: &'a Map<String, Value>,
+    pub errors: &'a mut Vec<GraphqlError>,
+}
+
+/// A non-null position became null: its parent must become null too.
+struct NullBubble;
+
+impl Projection<'_> {
+    /// The response `data` for `selections` on the root type; `null` when null
+    /// propagation reached the root.
+    pub fn root(&mut self, selections: &SelectionSet, root_type: &str, data: &Value) -> Value {
+        let empty = Map::new();
+        let object = data.as_object().unwrap_or(&empty);
+        let mut out = Map::new();
+        let mut path = Vec::new();
+        match self.object(selections, root_type, object, &mut path, &mut out) {
+            Ok(()) => Value::Object(out),
+            Err(NullBubble) => Value::Null,
+        }
+    }
+
+    fn included(&self, skip_if: &Option<String>, include_if: &Option<String>) -> bool {
+        let flag = |name: &String| matches!(self.variables.get(name), Some(Value::Bool(true)));
+        !skip_if.as_ref().is_some_and(flag) && include_if.as_ref().is_none_or(flag)
+    }
+
+    fn object(
+        &mut self,
+        selections: &SelectionSet,
+        type_name: &str,
+        object: &Map<String, Value>,
+        path: &mut Vec<PathElem>,
+        out: &mut Map<String, Value>,
+    ) -> Result<(), NullBubble> {
+        for item in &selections.items {
+            match item {
+                SelectionItem::Field(field) => {
+                    if field.omit_from_response || !self.included(&field.skip_if, &field.include_if)
+                    {
+                        continue;
+                    }
+                    let key = field.selection_identifier();
+                    if field.name == "__typename" {
+                        let typename = object
+                            .get("__typename")
+                            .cloned()
+                            .unwrap_or_else(|| Value::String(type_name.to_string()));
+                        out.insert(key.to_string(), typename);
+                        continue;
+                    }
+                    let Some(field_type) = self.schema.field_type(type_name, &field.name) else {
+                        // Not part of the API schema (validation keeps clients
+                        // from asking): leave it out rather than guess.
+                        continue;
+                    };
+                    let value = object.get(key).unwrap_or(&Value::Null);
+                    path.push(PathElem::Key(key.to_string()));
+                    let completed = self.complete(field_type, value, &field.selections, path);
+                    path.pop();
+                    match completed {
+                        Ok(v) => {
+                            // Merged fields (the same key twice) fill in, never replace.
+                            match out.get_mut(key) {
+                                Some(existing) => crate::execute::deep_merge(existing, v),
+                                None => {
+                                    out.insert(key.to_string(), v);
+                                }
+                            }
+                        }
+                        Err(NullBubble) => return Err(NullBubble),
+                    }
+                }
+                SelectionItem::InlineFragment(fragment) => {
+                    if !self.included(&fragment.skip_if, &fragment.include_if) {
+                        continue;
+                    }
+                    let runtime = object
+                        .get("__typename")
+                        .and_then(Value::as_str)
+                        .unwrap_or(type_name);
+                    if self.schema.type_applies(&fragment.type_condition, runtime) {
+                        self.object(&fragment.selections, runtime, object, path, out)?;
+                    }
+                }
+                // Normalization inlines every fragment spread.
+                SelectionItem::FragmentSpread(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn complete(
+        &mut self,
+        ty: &Type,
+        value: &Value,
+        selections: &SelectionSet,
+        path: &mut Vec<PathElem>,
+    ) -> Result<Value, NullBubble> {
+        match ty {
+            Type::NonNullType(inner) => {
+                let v = self
+                    .complete(inner, value, selections, path)
+                    .unwrap_or(Value::Null);
+                if v.is_null() {
+                    self.null_error(path);
+                    return Err(NullBubble);
+                }
+                Ok(v)
+            }
+            _ if value.is_null() => Ok(Value::Null),
+            Type::ListType(inner) => {
+                let Value::Array(items) = value else {
+                    return Ok(Value::Null);
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    path.push(PathElem::Index(i));
+                    let completed = self.complete(inner, item, selections, path);
+                    path.pop();
+                    match completed {
+                        Ok(v) => out.push(v),
+                        // A non-null item went null: the (nullable) list is null.
+                        Err(NullBubble) => return Ok(Value::Null),
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            Type::NamedType(name) => {
+                if self.schema.is_leaf(name) {
+                    return Ok(value.clone());
+                }
+                let Value::Object(object) = value else {
+                    return Ok(Value::Null);
+                };
+                let runtime = object
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .unwrap_or(name);
+                let mut out = Map::new();
+                match self.object(selections, runtime, object, path, &mut out) {
+                    Ok(()) => Ok(Value::Object(out)),
+                    Err(NullBubble) => Ok(Value::Null),
+                }
+            }
+        }
+    }
+
+    /// Records why a non-null position is null, unless an error on the same
+    /// branch (a subgraph error below, an unavailable entity above) explains it.
+    fn null_error(&mut self, path: &[PathElem]) {
+        let explained = self.errors.iter().any(|e| {
+            e.path
+                .as_ref()
+                .is_some_and(|p| p.starts_with(path) || path.starts_with(p))
+        });
+        if !explained {
+            self.errors.push(
+                GraphqlError::new(
+                    ErrorCode::Internal,
+                    "Cannot return null for non-nullable field",
+                )
+                .at(path.to_vec()),
+            );
+        }
+    }
+}

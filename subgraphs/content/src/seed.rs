@@ -1,0 +1,186 @@
+//! The demo catalog embedded in the binary: 540 well-known films with their
+//! genres, years, runtimes, languages, main cast and crew, and overviews
+//! written for the project. Loaded once (a catalog with movies is left alone).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set, TransactionTrait};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::catalog::{slugify, Catalog, DAY_HALF_LIFE_SECS, WEEK_HALF_LIFE_SECS};
+use crate::model::{category, credit, movie, movie_category, person};
+
+const MOVIES: &str = include_str!("../data/movies.json");
+
+#[derive(Deserialize)]
+struct File {
+    movies: Vec<Film>,
+}
+
+#[derive(Deserialize)]
+struct Film {
+    slug: String,
+    title: String,
+    original_title: Option<String>,
+    release_date: String,
+    runtime: Option<i32>,
+    language: String,
+    genres: Vec<String>,
+    overview: String,
+    tagline: Option<String>,
+    rating_average: f64,
+    rating_count: i64,
+    popularity: f64,
+    status: String,
+    #[serde(default)]
+    cast: Vec<Cast>,
+    #[serde(default)]
+    crew: Vec<Crew>,
+}
+
+#[derive(Deserialize)]
+struct Cast {
+    name: String,
+    character: String,
+}
+
+#[derive(Deserialize)]
+struct Crew {
+    name: String,
+    job: String,
+}
+
+fn genre_name(slug: &str) -> String {
+    slug.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
+    let db = &catalog.services.db;
+    if movie::Entity::find().count(db).await? > 0 {
+        return Ok("content: catalog already loaded".into());
+    }
+    let file: File = serde_json::from_str(MOVIES)?;
+    let now = Utc::now();
+    let t = now.timestamp() as f64;
+    let txn = db.begin().await?;
+    let mut genres: HashMap<String, Uuid> = HashMap::new();
+    let mut people: HashMap<String, Uuid> = HashMap::new();
+    let (mut links, mut credits, mut new_people) = (Vec::new(), Vec::new(), Vec::new());
+    let mut movies = Vec::new();
+    for f in &file.movies {
+        let id = Uuid::now_v7();
+        // As if it had had popularity/10 views just now.
+        let views = (1.0 + f.popularity / 10.0).log2();
+        let year = f.release_date.get(..4).and_then(|y| y.parse().ok());
+        movies.push(movie::ActiveModel {
+            id: Set(id),
+            slug: Set(f.slug.clone()),
+            title: Set(f.title.clone()),
+            title_key: Set(f.title.to_lowercase()),
+            original_title: Set(f.original_title.clone().filter(|o| o != &f.title)),
+            overview: Set(f.overview.clone()),
+            tagline: Set(f.tagline.clone()),
+            release_date: Set(Some(f.release_date.clone())),
+            year: Set(year),
+            runtime: Set(f.runtime),
+            language: Set(f.language.clone()),
+            status: Set(f.status.clone()),
+            rating_average: Set(f.rating_average),
+            rating_count: Set(f.rating_count),
+            popularity: Set(f.popularity),
+            trend_day: Set(t / DAY_HALF_LIFE_SECS + views),
+            trend_week: Set(t / WEEK_HALF_LIFE_SECS + views),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        });
+        for g in &f.genres {
+            let gid = *genres.entry(g.clone()).or_insert_with(Uuid::now_v7);
+            links.push(movie_category::ActiveModel {
+                movie_id: Set(id),
+                category_id: Set(gid),
+            });
+        }
+        let mut person_id = |name: &str| {
+            let slug = slugify(name);
+            *people.entry(slug.clone()).or_insert_with(|| {
+                let pid = Uuid::now_v7();
+                new_people.push(person::ActiveModel {
+                    id: Set(pid),
+                    slug: Set(slug),
+                    name: Set(name.to_string()),
+                    created_at: Set(now),
+                });
+                pid
+            })
+        };
+        let mut position = 0;
+        for c in &f.cast {
+            let pid = person_id(&c.name);
+            credits.push(credit::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                movie_id: Set(id),
+                person_id: Set(pid),
+                kind: Set("CAST".into()),
+                character: Set(Some(c.character.clone())),
+                job: Set(None),
+                position: Set(position),
+            });
+            position += 1;
+        }
+        for c in &f.crew {
+            let pid = person_id(&c.name);
+            credits.push(credit::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                movie_id: Set(id),
+                person_id: Set(pid),
+                kind: Set("CREW".into()),
+                character: Set(None),
+                job: Set(Some(c.job.clone())),
+                position: Set(position),
+            });
+            position += 1;
+        }
+    }
+    for (slug, id) in &genres {
+        category::ActiveModel {
+            id: Set(*id),
+            slug: Set(slug.clone()),
+            name: Set(genre_name(slug)),
+            kind: Set("GENRE".into()),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let (n_movies, n_people, n_credits) = (movies.len(), new_people.len(), credits.len());
+    // Batches small enough for SQLite's bound-parameter limit.
+    for chunk in movies.chunks(40) {
+        movie::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+    }
+    for chunk in new_people.chunks(200) {
+        person::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+    }
+    for chunk in links.chunks(400) {
+        movie_category::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+    }
+    for chunk in credits.chunks(100) {
+        credit::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+    }
+    txn.commit().await?;
+    catalog.reindex().await.map_err(|e| anyhow::anyhow!(e.message))?;
+    Ok(format!(
+        "content: {n_movies} movies, {} genres, {n_people} people, {n_credits} credits loaded",
+        genres.len()
+    ))
+}
