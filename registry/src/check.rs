@@ -100,11 +100,30 @@ impl Report {
         })
     }
 
+    /// Whether `source` breaks only through acknowledged changes: some
+    /// acknowledged breaking change touches it and no unacknowledged one does.
+    pub fn broken_by_acknowledged_changes(&self, source: &str) -> bool {
+        let touching = || {
+            self.changes.iter().filter(move |c| {
+                c.change.severity == Severity::Breaking && c.used_by.iter().any(|u| u == source)
+            })
+        };
+        touching().any(|c| c.acknowledged.is_some()) && touching().all(|c| c.acknowledged.is_some())
+    }
+
+    /// Known operations that no longer validate, apart from those broken only
+    /// by acknowledged changes.
+    pub fn blocking_operations(&self) -> impl Iterator<Item = &OperationReport> {
+        self.broken_operations
+            .iter()
+            .filter(|op| !self.broken_by_acknowledged_changes(&op.source))
+    }
+
     pub fn exit_code(&self) -> i32 {
         if !self.errors.is_empty() {
             2
         } else if !self.drift.is_empty()
-            || !self.broken_operations.is_empty()
+            || self.blocking_operations().next().is_some()
             || self.blocking().next().is_some()
         {
             1
@@ -161,7 +180,12 @@ impl Report {
             }
         }
         for op in &self.broken_operations {
-            let _ = writeln!(out, "\nBROKEN OPERATION {}:", op.source);
+            let excused = if self.broken_by_acknowledged_changes(&op.source) {
+                " (by acknowledged changes only)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "\nBROKEN OPERATION {}{excused}:", op.source);
             for e in &op.errors {
                 let _ = writeln!(out, "  {e}");
             }
@@ -171,7 +195,7 @@ impl Report {
             "\n{} change(s), {} known operation(s) checked, {} blocking: {}",
             self.changes.len(),
             self.operations_checked,
-            self.blocking().count() + self.broken_operations.len() + self.drift.len(),
+            self.blocking().count() + self.blocking_operations().count() + self.drift.len(),
             match self.exit_code() {
                 0 => "ok",
                 1 => "FAILED",
@@ -321,8 +345,16 @@ pub fn check(inputs: &Inputs, compose: Composer<'_>) -> Report {
                 return report;
             }
         };
+        // What an operation touches is read against the base too: a field it
+        // uses that the change removed is absent from its new-schema reading.
+        let base_api = old
+            .as_ref()
+            .and_then(|o| Schema::parse_and_validate(o.to_sdl(), "base-api-schema.graphql").ok());
         for op in &known {
-            let (r, used) = operations::validate(&api, op);
+            let (r, mut used) = operations::validate(&api, op);
+            if let Some(base_api) = &base_api {
+                used.extend(operations::validate(base_api, op).1);
+            }
             if !r.errors.is_empty() {
                 report.broken_operations.push(r);
             }
