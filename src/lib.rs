@@ -127,16 +127,13 @@ impl Stack {
         let listener = kit::server::bind("router", addr).await?;
         let app = router::app(self.config.clone(), source, &self.backends.cache).await?;
         let grace = Duration::from_secs(self.config.shutdown_grace_secs);
-        let server = tokio::spawn(kit::server::serve(
-            listener,
-            app,
-            self.shutdown.clone(),
-            grace,
-        ));
+        let stop = self.shutdown.child_token();
+        let server = tokio::spawn(kit::server::serve(listener, app, stop.clone(), grace));
         self.processes.push(Running {
             name: "router",
             addr,
             server,
+            stop,
         });
         Ok(addr)
     }

@@ -35,7 +35,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Every subgraph (and the router, when built) in one process on embedded backends, demo data on first start.
+    /// Every subgraph and the router in one process on embedded backends, demo data on first start.
     Dev,
     /// The router alone, in front of any Federation v2 subgraphs.
     Router {

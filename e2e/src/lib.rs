@@ -76,6 +76,34 @@ impl System {
         &self.stack.config.data_dir
     }
 
+    /// The seeded account with `role` (ADMIN, MODERATOR, USER): username and password.
+    pub fn seeded_account(&self, role: &str) -> (String, String) {
+        let text = std::fs::read_to_string(self.data_dir().join("seed-accounts.txt"))
+            .expect("the seed wrote its accounts (start the system with seed = true)");
+        let line = text
+            .lines()
+            .find(|l| l.ends_with(&format!(" {role}")))
+            .expect("a seeded account with that role");
+        let parts: Vec<&str> = line.split(' ').collect();
+        (parts[0].to_string(), parts[2].to_string())
+    }
+
+    /// An access token of the seeded account with `role`, signed in through the router.
+    pub async fn token_of(&self, role: &str) -> String {
+        let (login, password) = self.seeded_account(role);
+        let d = self
+            .data(
+                None,
+                "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+                json!({"i": {"login": login, "password": password}}),
+            )
+            .await;
+        d["login"]["accessToken"]
+            .as_str()
+            .expect("an access token")
+            .to_string()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.router)
     }
@@ -146,7 +174,7 @@ impl System {
             .position(|p| p.name == name)
             .unwrap_or_else(|| panic!("no process named {name}"));
         let p = self.stack.processes.remove(i);
-        p.server.abort();
+        p.stop.cancel();
         let _ = p.server.await;
     }
 

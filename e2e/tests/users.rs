@@ -86,19 +86,8 @@ async fn me_status(sys: &System, token: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-/// The seeded account with `role` (ADMIN, MODERATOR, USER): username and password.
-fn seeded(sys: &System, role: &str) -> (String, String) {
-    let text = std::fs::read_to_string(sys.data_dir().join("seed-accounts.txt")).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.ends_with(&format!(" {role}")))
-        .expect("a seeded account with that role");
-    let parts: Vec<&str> = line.split(' ').collect();
-    (parts[0].to_string(), parts[2].to_string())
-}
-
 async fn signed_in(sys: &System, role: &str) -> Session {
-    let (user, password) = seeded(sys, role);
+    let (user, password) = sys.seeded_account(role);
     let r = login(sys, &user, &password).await;
     assert!(r.get("errors").is_none(), "[{}] {r}", sys.label);
     session(&r["data"]["login"])

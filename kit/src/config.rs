@@ -462,7 +462,8 @@ impl Default for BusConfig {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SearchConfig {
-    /// Elasticsearch base URL; unset means tantivy in `data_dir`. Env: `ELASTICSEARCH_URL`.
+    /// Elasticsearch base URL (env `ELASTICSEARCH_URL`). Reserved: content searches an
+    /// in-process index built at start and does not use it yet.
     pub elasticsearch_url: Option<Url>,
 }
 

@@ -16,14 +16,31 @@ use http::{HeaderMap, StatusCode};
 use crate::auth::{RequestMeta, Verifier, Viewer};
 use crate::telemetry::RequestId;
 
+/// Adds per-request data (e.g. dataloaders whose cache lives one request).
+pub type PerRequest = Arc<dyn Fn(async_graphql::Request) -> async_graphql::Request + Send + Sync>;
+
 struct GraphqlState<E> {
     executor: E,
     verifier: Arc<Verifier>,
+    per_request: Option<PerRequest>,
 }
 
 /// `/graphql` for `executor` (an async-graphql `Schema`).
 pub fn routes<E: Executor + Clone>(executor: E, verifier: Arc<Verifier>) -> Router {
-    let state = Arc::new(GraphqlState { executor, verifier });
+    routes_with(executor, verifier, None)
+}
+
+/// `routes`, with `per_request` applied to every request before it runs.
+pub fn routes_with<E: Executor + Clone>(
+    executor: E,
+    verifier: Arc<Verifier>,
+    per_request: Option<PerRequest>,
+) -> Router {
+    let state = Arc::new(GraphqlState {
+        executor,
+        verifier,
+        per_request,
+    });
     Router::new()
         .route("/graphql", get(handle::<E>).post(handle::<E>))
         .with_state(state)
@@ -58,7 +75,10 @@ async fn handle<E: Executor>(
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect()),
     };
-    let request = request.into_inner().data(Viewer(viewer)).data(meta);
+    let mut request = request.into_inner().data(Viewer(viewer)).data(meta);
+    if let Some(add) = &state.per_request {
+        request = add(request);
+    }
     GraphQLResponse::from(state.executor.execute(request).await).into_response()
 }
 
@@ -72,4 +92,60 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String
         .map(|s| s.trim().to_string())
         .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
         .or_else(|| peer.map(|p| p.ip().to_string()))
+}
+
+/// Relay's `PageInfo`, one type for every subgraph's connections (shareable,
+/// so the supergraph composes it from all of them).
+#[derive(async_graphql::SimpleObject, Clone, Debug, Default, PartialEq, Eq)]
+#[graphql(shareable)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    /// The cursor of the first edge of this page.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last edge of this page.
+    pub end_cursor: Option<String>,
+}
+
+impl PageInfo {
+    /// The page info of a page whose edges carry `cursors`, in order.
+    pub fn new<'a>(
+        mut cursors: impl DoubleEndedIterator<Item = &'a str>,
+        has_previous_page: bool,
+        has_next_page: bool,
+    ) -> Self {
+        let start_cursor = cursors.next().map(str::to_string);
+        let end_cursor = cursors
+            .next_back()
+            .map(str::to_string)
+            .or_else(|| start_cursor.clone());
+        Self {
+            has_next_page,
+            has_previous_page,
+            start_cursor,
+            end_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod page_info_tests {
+    use super::PageInfo;
+
+    #[test]
+    fn cursors_of_the_first_and_last_edges() {
+        let p = PageInfo::new(["a", "b", "c"].into_iter(), true, false);
+        assert_eq!(p.start_cursor.as_deref(), Some("a"));
+        assert_eq!(p.end_cursor.as_deref(), Some("c"));
+        assert!(p.has_previous_page && !p.has_next_page);
+        let one = PageInfo::new(["x"].into_iter(), false, true);
+        assert_eq!(
+            (one.start_cursor.as_deref(), one.end_cursor.as_deref()),
+            (Some("x"), Some("x"))
+        );
+        assert_eq!(
+            PageInfo::new(std::iter::empty(), false, false),
+            PageInfo::default()
+        );
+    }
 }

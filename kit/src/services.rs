@@ -248,6 +248,8 @@ pub struct Running {
     pub name: &'static str,
     pub addr: std::net::SocketAddr,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Stops this process alone (a child of the stack's shutdown token).
+    pub stop: CancellationToken,
 }
 
 /// Opens `spec`'s database, seeds it when asked, binds its configured port and
@@ -266,17 +268,19 @@ pub async fn launch(
         .addr_of(spec.name)
         .ok_or_else(|| anyhow::anyhow!("listen: no port is configured for `{}`", spec.name))?;
     let listener = crate::server::bind(spec.name, addr).await?;
-    let services = Services::open(spec, config.clone(), backends, shutdown.clone(), tasks).await?;
+    let stop = shutdown.child_token();
+    let services = Services::open(spec, config.clone(), backends, stop.clone(), tasks).await?;
     if let (true, Some(seed)) = (seed, spec.seed) {
         let summary = seed(services.clone()).await?;
         tracing::info!(subgraph = spec.name, "{summary}");
     }
     let app = (spec.start)(services).await?;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let server = tokio::spawn(crate::server::serve(listener, app, shutdown, grace));
+    let server = tokio::spawn(crate::server::serve(listener, app, stop.clone(), grace));
     Ok(Running {
         name: spec.name,
         addr,
         server,
+        stop,
     })
 }

@@ -1,5 +1,6 @@
-//! The `content` schema: the catalog (movies), its categories, people and
-//! credits, editorial featured slots and de-duplicated views (which feed
+//! The `content` schema: the catalog (movies and series, one `titles` table
+//! told apart by `kind`; seasons and episodes of series), its categories,
+//! people and credits, editorial featured slots and de-duplicated views (which feed
 //! trending).
 
 use sea_orm_migration::prelude::*;
@@ -67,8 +68,10 @@ impl MigrationTrait for Initial {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()
-                .table(a("movies"))
+                .table(a("titles"))
                 .col(uuid_pk("id"))
+                // MOVIE or SERIES.
+                .col(ColumnDef::new(a("kind")).string().not_null())
                 .col(ColumnDef::new(a("slug")).string().not_null().unique_key())
                 .col(text("title"))
                 // Lowercased title: what TITLE_ASC sorts by.
@@ -120,14 +123,17 @@ impl MigrationTrait for Initial {
         )
         .await?;
         for (name, cols) in [
-            ("movies_popularity", &["popularity", "id"][..]),
-            ("movies_rating", &["rating_average", "id"][..]),
-            ("movies_release", &["release_date", "id"][..]),
-            ("movies_title", &["title_key", "id"][..]),
-            ("movies_trend_day", &["trend_day", "id"][..]),
-            ("movies_trend_week", &["trend_week", "id"][..]),
+            ("titles_popularity", &["popularity", "id"][..]),
+            ("titles_rating", &["rating_average", "id"][..]),
+            ("titles_release", &["release_date", "id"][..]),
+            ("titles_title", &["title_key", "id"][..]),
+            ("titles_trend_day", &["trend_day", "id"][..]),
+            ("titles_trend_week", &["trend_week", "id"][..]),
         ] {
-            m.create_index(index(m, "movies", name, cols, false))
+            let cols: Vec<&str> = std::iter::once("kind")
+                .chain(cols.iter().copied())
+                .collect();
+            m.create_index(index(m, "titles", name, &cols, false))
                 .await?;
         }
         m.create_table(
@@ -144,19 +150,19 @@ impl MigrationTrait for Initial {
         .await?;
         m.create_table(
             Table::create()
-                .table(a("movie_categories"))
-                .col(ColumnDef::new(a("movie_id")).uuid().not_null())
+                .table(a("title_categories"))
+                .col(ColumnDef::new(a("title_id")).uuid().not_null())
                 .col(ColumnDef::new(a("category_id")).uuid().not_null())
-                .primary_key(Index::create().col(a("movie_id")).col(a("category_id")))
+                .primary_key(Index::create().col(a("title_id")).col(a("category_id")))
                 .foreign_key(
                     ForeignKey::create()
-                        .from(a("movie_categories"), a("movie_id"))
-                        .to(a("movies"), a("id"))
+                        .from(a("title_categories"), a("title_id"))
+                        .to(a("titles"), a("id"))
                         .on_delete(ForeignKeyAction::Cascade),
                 )
                 .foreign_key(
                     ForeignKey::create()
-                        .from(a("movie_categories"), a("category_id"))
+                        .from(a("title_categories"), a("category_id"))
                         .to(a("categories"), a("id"))
                         .on_delete(ForeignKeyAction::Cascade),
                 )
@@ -165,9 +171,9 @@ impl MigrationTrait for Initial {
         .await?;
         m.create_index(index(
             m,
-            "movie_categories",
-            "movie_categories_category",
-            &["category_id", "movie_id"],
+            "title_categories",
+            "title_categories_category",
+            &["category_id", "title_id"],
             false,
         ))
         .await?;
@@ -185,7 +191,7 @@ impl MigrationTrait for Initial {
             Table::create()
                 .table(a("credits"))
                 .col(uuid_pk("id"))
-                .col(ColumnDef::new(a("movie_id")).uuid().not_null())
+                .col(ColumnDef::new(a("title_id")).uuid().not_null())
                 .col(ColumnDef::new(a("person_id")).uuid().not_null())
                 // CAST or CREW.
                 .col(ColumnDef::new(a("kind")).string().not_null())
@@ -194,8 +200,8 @@ impl MigrationTrait for Initial {
                 .col(ColumnDef::new(a("position")).integer().not_null())
                 .foreign_key(
                     ForeignKey::create()
-                        .from(a("credits"), a("movie_id"))
-                        .to(a("movies"), a("id"))
+                        .from(a("credits"), a("title_id"))
+                        .to(a("titles"), a("id"))
                         .on_delete(ForeignKeyAction::Cascade),
                 )
                 .foreign_key(
@@ -210,8 +216,8 @@ impl MigrationTrait for Initial {
         m.create_index(index(
             m,
             "credits",
-            "credits_movie",
-            &["movie_id", "position"],
+            "credits_title",
+            &["title_id", "position"],
             false,
         ))
         .await?;
@@ -221,14 +227,14 @@ impl MigrationTrait for Initial {
             Table::create()
                 .table(a("featured"))
                 .col(uuid_pk("id"))
-                .col(ColumnDef::new(a("movie_id")).uuid().not_null())
+                .col(ColumnDef::new(a("title_id")).uuid().not_null())
                 .col(ColumnDef::new(a("rank")).integer().not_null())
                 .col(ts("starts_at"))
                 .col(ts("ends_at"))
                 .foreign_key(
                     ForeignKey::create()
-                        .from(a("featured"), a("movie_id"))
-                        .to(a("movies"), a("id"))
+                        .from(a("featured"), a("title_id"))
+                        .to(a("titles"), a("id"))
                         .on_delete(ForeignKeyAction::Cascade),
                 )
                 .to_owned(),
@@ -239,7 +245,7 @@ impl MigrationTrait for Initial {
                 .table(a("views"))
                 // A user id, or a hash of the anonymous client.
                 .col(ColumnDef::new(a("viewer")).string().not_null())
-                .col(ColumnDef::new(a("movie_id")).uuid().not_null())
+                .col(ColumnDef::new(a("title_id")).uuid().not_null())
                 // Hours since the epoch: one view per viewer, title and hour.
                 .col(ColumnDef::new(a("hour")).big_integer().not_null())
                 .col(ColumnDef::new(a("user_id")).uuid().null())
@@ -247,31 +253,96 @@ impl MigrationTrait for Initial {
                 .primary_key(
                     Index::create()
                         .col(a("viewer"))
-                        .col(a("movie_id"))
+                        .col(a("title_id"))
                         .col(a("hour")),
                 )
                 .foreign_key(
                     ForeignKey::create()
-                        .from(a("views"), a("movie_id"))
-                        .to(a("movies"), a("id"))
+                        .from(a("views"), a("title_id"))
+                        .to(a("titles"), a("id"))
                         .on_delete(ForeignKeyAction::Cascade),
                 )
                 .to_owned(),
         )
         .await?;
         m.create_index(index(m, "views", "views_user", &["user_id", "at"], false))
-            .await
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(a("seasons"))
+                .col(uuid_pk("id"))
+                .col(ColumnDef::new(a("series_id")).uuid().not_null())
+                .col(ColumnDef::new(a("number")).integer().not_null())
+                .col(text("name"))
+                .col(text("overview"))
+                // ISO date, YYYY-MM-DD.
+                .col(ColumnDef::new(a("air_date")).string().null())
+                .col(ts("created_at"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(a("seasons"), a("series_id"))
+                        .to(a("titles"), a("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            m,
+            "seasons",
+            "seasons_number",
+            &["series_id", "number"],
+            true,
+        ))
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(a("episodes"))
+                .col(uuid_pk("id"))
+                .col(ColumnDef::new(a("season_id")).uuid().not_null())
+                .col(ColumnDef::new(a("series_id")).uuid().not_null())
+                .col(ColumnDef::new(a("number")).integer().not_null())
+                .col(text("title"))
+                .col(text("overview"))
+                .col(ColumnDef::new(a("air_date")).string().null())
+                .col(ColumnDef::new(a("runtime")).integer().null())
+                .col(ts("created_at"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(a("episodes"), a("season_id"))
+                        .to(a("seasons"), a("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(a("episodes"), a("series_id"))
+                        .to(a("titles"), a("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            m,
+            "episodes",
+            "episodes_number",
+            &["season_id", "number"],
+            true,
+        ))
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            "episodes",
+            "seasons",
             "views",
             "featured",
             "credits",
             "people",
-            "movie_categories",
+            "title_categories",
             "categories",
-            "movies",
+            "titles",
         ] {
             m.drop_table(Table::drop().table(a(t)).if_exists().to_owned())
                 .await?;

@@ -8,7 +8,9 @@
 //! incremental update and ordering by the stored number equals ordering by
 //! the decayed score at any moment, without rewriting rows as time passes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -17,12 +19,15 @@ use kit::{Error, Services};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, Value,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait, Value,
 };
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::model::{category, credit, featured, movie, movie_category, person, view};
+use crate::model::{
+    category, credit, episode, featured, person, season, title, title_category, view,
+};
 use crate::search::{Doc, DocFilter, Index};
 
 pub const DEFAULT_PAGE: u64 = 20;
@@ -30,6 +35,26 @@ pub const MAX_PAGE: u64 = 100;
 pub const MAX_CATEGORIES_PER_TITLE: usize = 10;
 pub const DAY_HALF_LIFE_SECS: f64 = 6.0 * 3600.0;
 pub const WEEK_HALF_LIFE_SECS: f64 = 48.0 * 3600.0;
+
+/// `titles.kind` of movies.
+pub const MOVIE: &str = "MOVIE";
+/// `titles.kind` of series.
+pub const SERIES: &str = "SERIES";
+
+/// Series statuses (movies are `released` or `planned`).
+const STATUSES: [&str; 6] = [
+    "released",
+    "planned",
+    "in_production",
+    "returning",
+    "ended",
+    "canceled",
+];
+
+/// Cache tags: every catalog write bumps `CATALOG`; counted views bump `VIEWS`.
+const CATALOG: &str = "catalog";
+const VIEWS: &str = "views";
+const LIST_TTL: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
 pub enum MovieSort {
@@ -42,18 +67,18 @@ pub enum MovieSort {
 }
 
 impl MovieSort {
-    fn column(self) -> (movie::Column, bool) {
+    fn column(self) -> (title::Column, bool) {
         match self {
-            MovieSort::PopularityDesc => (movie::Column::Popularity, true),
-            MovieSort::RatingDesc => (movie::Column::RatingAverage, true),
-            MovieSort::ReleaseDateDesc => (movie::Column::ReleaseDate, true),
-            MovieSort::ReleaseDateAsc => (movie::Column::ReleaseDate, false),
-            MovieSort::TitleAsc => (movie::Column::TitleKey, false),
-            MovieSort::TrendingDesc => (movie::Column::TrendWeek, true),
+            MovieSort::PopularityDesc => (title::Column::Popularity, true),
+            MovieSort::RatingDesc => (title::Column::RatingAverage, true),
+            MovieSort::ReleaseDateDesc => (title::Column::ReleaseDate, true),
+            MovieSort::ReleaseDateAsc => (title::Column::ReleaseDate, false),
+            MovieSort::TitleAsc => (title::Column::TitleKey, false),
+            MovieSort::TrendingDesc => (title::Column::TrendWeek, true),
         }
     }
 
-    fn key(self, m: &movie::Model) -> serde_json::Value {
+    fn key(self, m: &title::Model) -> serde_json::Value {
         match self {
             MovieSort::PopularityDesc => json!(m.popularity),
             MovieSort::RatingDesc => json!(m.rating_average),
@@ -65,8 +90,10 @@ impl MovieSort {
 }
 
 /// What a movie list is narrowed to.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, Debug)]
 pub struct Filter {
+    /// `MOVIE` or `SERIES`; none keeps both.
+    pub kind: Option<&'static str>,
     pub genres: Vec<String>,
     pub all_genres: bool,
     pub categories: Vec<String>,
@@ -82,19 +109,35 @@ pub struct Filter {
     pub status: Option<String>,
 }
 
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Page<T> {
     pub items: Vec<(String, T)>,
     pub has_next_page: bool,
+    /// Whether items come before this page (with `after`: assumed so).
+    pub has_previous_page: bool,
     pub total_count: u64,
 }
 
+/// Relay paging arguments of one list.
+#[derive(Default, Clone, Copy)]
+pub struct PageArgs<'a> {
+    pub first: Option<i32>,
+    pub after: Option<&'a str>,
+    pub last: Option<i32>,
+    pub before: Option<&'a str>,
+}
+
 pub fn page_size(first: Option<i32>) -> Result<u64, Error> {
-    match first {
+    page_size_of("first", first)
+}
+
+fn page_size_of(field: &str, n: Option<i32>) -> Result<u64, Error> {
+    match n {
         None => Ok(DEFAULT_PAGE),
         Some(n) if n >= 1 && n as u64 <= MAX_PAGE => Ok(n as u64),
         Some(_) => Err(Error::bad_input(
-            "first",
-            format!("first must be between 1 and {MAX_PAGE}"),
+            field,
+            format!("{field} must be between 1 and {MAX_PAGE}"),
         )),
     }
 }
@@ -119,29 +162,32 @@ fn slugs(field: &str, list: &[String]) -> Result<Vec<String>, Error> {
 fn in_categories(slugs: Vec<String>, all: bool, kind: Option<&str>) -> Condition {
     let n = slugs.len();
     let mut sub = Query::select();
-    sub.column((movie_category::Entity, movie_category::Column::MovieId))
-        .from(movie_category::Entity)
+    sub.column((title_category::Entity, title_category::Column::TitleId))
+        .from(title_category::Entity)
         .inner_join(
             category::Entity,
             Expr::col((category::Entity, category::Column::Id))
-                .equals((movie_category::Entity, movie_category::Column::CategoryId)),
+                .equals((title_category::Entity, title_category::Column::CategoryId)),
         )
         .and_where(Expr::col((category::Entity, category::Column::Slug)).is_in(slugs));
     if let Some(k) = kind {
         sub.and_where(Expr::col((category::Entity, category::Column::Kind)).eq(k));
     }
     if all {
-        sub.group_by_col((movie_category::Entity, movie_category::Column::MovieId))
+        sub.group_by_col((title_category::Entity, title_category::Column::TitleId))
             .and_having(Expr::cust(format!(
                 "COUNT(DISTINCT \"categories\".\"id\") = {n}"
             )));
     }
-    Condition::all().add(movie::Column::Id.in_subquery(sub.to_owned()))
+    Condition::all().add(title::Column::Id.in_subquery(sub.to_owned()))
 }
 
 impl Filter {
     pub fn condition(&self) -> Result<Condition, Error> {
-        let mut c = Condition::all().add(movie::Column::DeletedAt.is_null());
+        let mut c = Condition::all().add(title::Column::DeletedAt.is_null());
+        if let Some(k) = self.kind {
+            c = c.add(title::Column::Kind.eq(k));
+        }
         if !self.genres.is_empty() {
             c = c.add(in_categories(
                 slugs("filter.genres", &self.genres)?,
@@ -157,15 +203,18 @@ impl Filter {
             ));
         }
         if let Some(y) = self.year {
-            c = c.add(movie::Column::Year.eq(y));
+            c = c.add(title::Column::Year.eq(y));
         }
         if let Some(d) = self.released_from {
-            c = c.add(movie::Column::ReleaseDate.gte(d.to_string()));
+            c = c.add(title::Column::ReleaseDate.gte(d.to_string()));
         }
         if let Some(d) = self.released_to {
-            c = c.add(movie::Column::ReleaseDate.lte(d.to_string()));
+            c = c.add(title::Column::ReleaseDate.lte(d.to_string()));
         }
-        for (field, v) in [("filter.ratingMin", self.rating_min), ("filter.ratingMax", self.rating_max)] {
+        for (field, v) in [
+            ("filter.ratingMin", self.rating_min),
+            ("filter.ratingMax", self.rating_max),
+        ] {
             if let Some(v) = v {
                 if !(0.0..=10.0).contains(&v) {
                     return Err(Error::bad_input(field, "ratings are between 0 and 10"));
@@ -173,32 +222,37 @@ impl Filter {
             }
         }
         if let Some(v) = self.rating_min {
-            c = c.add(movie::Column::RatingAverage.gte(v));
+            c = c.add(title::Column::RatingAverage.gte(v));
         }
         if let Some(v) = self.rating_max {
-            c = c.add(movie::Column::RatingAverage.lte(v));
+            c = c.add(title::Column::RatingAverage.lte(v));
         }
         if let Some(v) = self.min_votes {
-            c = c.add(movie::Column::RatingCount.gte(v));
+            c = c.add(title::Column::RatingCount.gte(v));
         }
         if let Some(v) = self.runtime_min {
-            c = c.add(movie::Column::Runtime.gte(v));
+            c = c.add(title::Column::Runtime.gte(v));
         }
         if let Some(v) = self.runtime_max {
-            c = c.add(movie::Column::Runtime.lte(v));
+            c = c.add(title::Column::Runtime.lte(v));
         }
         if let Some(l) = &self.language {
-            c = c.add(movie::Column::Language.eq(l.trim().to_lowercase()));
+            c = c.add(title::Column::Language.eq(l.trim().to_lowercase()));
         }
         if let Some(s) = &self.status {
-            c = c.add(movie::Column::Status.eq(s.trim().to_lowercase()));
+            c = c.add(title::Column::Status.eq(s.trim().to_lowercase()));
         }
         Ok(c)
     }
 
     pub fn doc_filter(&self) -> DocFilter {
         DocFilter {
-            genres: self.genres.iter().map(|g| g.trim().to_lowercase()).collect(),
+            kinds: self.kind.map(|k| vec![k.to_string()]).unwrap_or_default(),
+            genres: self
+                .genres
+                .iter()
+                .map(|g| g.trim().to_lowercase())
+                .collect(),
             all_genres: self.all_genres,
             year: self.year,
             language: self.language.as_ref().map(|l| l.trim().to_lowercase()),
@@ -207,12 +261,16 @@ impl Filter {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn encode_cursor(key: serde_json::Value, id: Uuid) -> String {
     B64.encode(json!([key, id]).to_string())
 }
 
-fn decode_cursor(c: &str) -> Result<(serde_json::Value, Uuid), Error> {
-    let bad = || Error::bad_input("after", "not a cursor from this list");
+fn decode_cursor(field: &str, c: &str) -> Result<(serde_json::Value, Uuid), Error> {
+    let bad = || Error::bad_input(field, "not a cursor from this list");
     let bytes = B64.decode(c).map_err(|_| bad())?;
     let (key, id): (serde_json::Value, Uuid) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     Ok((key, id))
@@ -243,78 +301,132 @@ impl Catalog {
         &self.services.db
     }
 
-    /// One page of movies matching `filter` in `sort` order, after `after`.
+    /// One page of movies matching `filter` in `sort` order: the `first`
+    /// after `after`, or the `last` before `before`.
+    /// First pages (no cursor) are cached until the next write.
     pub async fn movies(
         &self,
         filter: &Filter,
         sort: MovieSort,
-        first: Option<i32>,
-        after: Option<&str>,
-    ) -> Result<Page<movie::Model>, Error> {
-        let n = page_size(first)?;
+        args: PageArgs<'_>,
+    ) -> Result<Page<title::Model>, Error> {
+        if args.after.is_some() || args.before.is_some() {
+            return self.load_movies(filter, sort, args).await;
+        }
+        let key = format!("{filter:?}|{sort:?}|{:?}|{:?}", args.first, args.last);
+        let key = format!("movies:{}", hex(&Sha256::digest(key.as_bytes())[..12]));
+        self.cached(
+            CATALOG,
+            &key,
+            LIST_TTL,
+            self.load_movies(filter, sort, args),
+        )
+        .await
+    }
+
+    async fn load_movies(
+        &self,
+        filter: &Filter,
+        sort: MovieSort,
+        args: PageArgs<'_>,
+    ) -> Result<Page<title::Model>, Error> {
+        let backward = args.last.is_some() || args.before.is_some();
+        if backward && (args.first.is_some() || args.after.is_some()) {
+            return Err(Error::bad_input(
+                "last",
+                "page with first/after or with last/before, not both",
+            ));
+        }
+        let (n, cursor, field) = if backward {
+            (page_size_of("last", args.last)?, args.before, "before")
+        } else {
+            (page_size_of("first", args.first)?, args.after, "after")
+        };
         let cond = filter.condition()?;
-        let total_count = movie::Entity::find()
+        let total_count = title::Entity::find()
             .filter(cond.clone())
             .count(self.db())
             .await?;
         let (col, desc) = sort.column();
+        // Walking backward reads the list in reverse from the cursor.
+        let scan_desc = desc != backward;
         let mut page = cond;
-        if let Some(after) = after {
-            let (key, id) = decode_cursor(after)?;
-            let v = sql_value(&key).ok_or_else(|| Error::bad_input("after", "not a cursor from this list"))?;
-            let beyond = if desc {
+        if let Some(cursor) = cursor {
+            let (key, id) = decode_cursor(field, cursor)?;
+            let v = sql_value(&key)
+                .ok_or_else(|| Error::bad_input(field, "not a cursor from this list"))?;
+            let beyond = if scan_desc {
                 Expr::col(col).lt(v.clone())
             } else {
                 Expr::col(col).gt(v.clone())
             };
+            let tie = if backward {
+                title::Column::Id.lt(id)
+            } else {
+                title::Column::Id.gt(id)
+            };
             page = page.add(
                 Condition::any()
                     .add(beyond)
-                    .add(Condition::all().add(Expr::col(col).eq(v)).add(movie::Column::Id.gt(id))),
+                    .add(Condition::all().add(Expr::col(col).eq(v)).add(tie)),
             );
         }
-        let mut q = movie::Entity::find().filter(page);
-        q = if desc {
+        let q = title::Entity::find().filter(page);
+        let q = if scan_desc {
             q.order_by_desc(col)
         } else {
             q.order_by_asc(col)
         };
-        let mut rows = q
-            .order_by_asc(movie::Column::Id)
-            .limit(n + 1)
-            .all(self.db())
-            .await?;
-        let has_next_page = rows.len() as u64 > n;
+        let q = if backward {
+            q.order_by_desc(title::Column::Id)
+        } else {
+            q.order_by_asc(title::Column::Id)
+        };
+        let mut rows = q.limit(n + 1).all(self.db()).await?;
+        let more = rows.len() as u64 > n;
         rows.truncate(n as usize);
+        if backward {
+            rows.reverse();
+        }
         Ok(Page {
             items: rows
                 .into_iter()
                 .map(|m| (encode_cursor(sort.key(&m), m.id), m))
                 .collect(),
-            has_next_page,
+            has_next_page: if backward { cursor.is_some() } else { more },
+            has_previous_page: if backward { more } else { cursor.is_some() },
             total_count,
         })
     }
 
-    pub async fn movie_by_slug(&self, slug: &str) -> Result<Option<movie::Model>, Error> {
-        Ok(movie::Entity::find()
-            .filter(movie::Column::Slug.eq(slug.trim().to_lowercase()))
-            .filter(movie::Column::DeletedAt.is_null())
+    /// The live title of `kind` with `slug`.
+    pub async fn title_by_slug(
+        &self,
+        kind: &str,
+        slug: &str,
+    ) -> Result<Option<title::Model>, Error> {
+        Ok(title::Entity::find()
+            .filter(title::Column::Kind.eq(kind))
+            .filter(title::Column::Slug.eq(slug.trim().to_lowercase()))
+            .filter(title::Column::DeletedAt.is_null())
             .one(self.db())
             .await?)
     }
 
-    pub async fn get_movie(&self, id: Uuid) -> Result<movie::Model, Error> {
-        movie::Entity::find_by_id(id)
+    pub async fn get_title(&self, id: Uuid) -> Result<title::Model, Error> {
+        title::Entity::find_by_id(id)
             .one(self.db())
             .await?
             .ok_or_else(|| Error::not_found("movie"))
     }
 
     /// Genre slugs of each movie in `ids`.
-    pub async fn genres_of(&self, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, Vec<category::Model>>, Error> {
-        let links = movie_category::Entity::find()
-            .filter(movie_category::Column::MovieId.is_in(ids.iter().copied()))
+    pub async fn genres_of(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Vec<category::Model>>, Error> {
+        let links = title_category::Entity::find()
+            .filter(title_category::Column::TitleId.is_in(ids.iter().copied()))
             .all(self.db())
             .await?;
         let cats: std::collections::HashMap<Uuid, category::Model> = category::Entity::find()
@@ -327,7 +439,7 @@ impl Catalog {
         let mut out: std::collections::HashMap<Uuid, Vec<category::Model>> = Default::default();
         for l in links {
             if let Some(c) = cats.get(&l.category_id) {
-                out.entry(l.movie_id).or_default().push(c.clone());
+                out.entry(l.title_id).or_default().push(c.clone());
             }
         }
         for v in out.values_mut() {
@@ -336,23 +448,29 @@ impl Catalog {
         Ok(out)
     }
 
-    fn doc(m: &movie::Model, genres: &[category::Model]) -> Doc {
-        Doc::new(
+    fn doc(m: &title::Model, genres: &[category::Model]) -> Doc {
+        let mut doc = Doc::new(
             m.id,
             &m.title,
             m.original_title.as_deref(),
-            genres.iter().filter(|c| c.kind == "GENRE").map(|c| c.slug.clone()).collect(),
+            genres
+                .iter()
+                .filter(|c| c.kind == "GENRE")
+                .map(|c| c.slug.clone())
+                .collect(),
             m.year,
             &m.language,
             m.rating_average,
             m.popularity,
-        )
+        );
+        doc.kind = m.kind.clone();
+        doc
     }
 
     /// Rebuilds the search index from the database.
     pub async fn reindex(&self) -> Result<usize, Error> {
-        let movies = movie::Entity::find()
-            .filter(movie::Column::DeletedAt.is_null())
+        let movies = title::Entity::find()
+            .filter(title::Column::DeletedAt.is_null())
             .all(self.db())
             .await?;
         let ids: Vec<Uuid> = movies.iter().map(|m| m.id).collect();
@@ -370,36 +488,125 @@ impl Catalog {
     }
 
     async fn reindex_one(&self, id: Uuid) -> Result<(), Error> {
-        let m = self.get_movie(id).await?;
+        let m = self.get_title(id).await?;
         if m.deleted_at.is_some() {
             self.index.remove(id).await;
             return Ok(());
         }
         let genres = self.genres_of(&[id]).await?;
         self.index
-            .upsert(Self::doc(&m, genres.get(&id).map(Vec::as_slice).unwrap_or(&[])))
+            .upsert(Self::doc(
+                &m,
+                genres.get(&id).map(Vec::as_slice).unwrap_or(&[]),
+            ))
             .await;
         Ok(())
     }
 
     async fn bump(&self) {
-        if let Err(e) = self.services.cache.bump_tag("catalog").await {
-            tracing::warn!(error = %e, "cannot invalidate the catalog cache");
+        self.bump_tag(CATALOG).await;
+    }
+
+    async fn bump_tag(&self, tag: &str) {
+        if let Err(e) = self.services.cache.bump_tag(tag).await {
+            tracing::warn!(error = %e, tag, "cannot invalidate the catalog cache");
         }
     }
 
-    async fn event<C: ConnectionTrait>(&self, conn: &C, name: &str, actor: Option<String>, payload: serde_json::Value) -> Result<(), Error> {
+    /// `load()`'s answer from the cache under `key` (versioned by `tag`),
+    /// else loaded and kept for `ttl`. A cache that fails is bypassed.
+    async fn cached<T, F>(&self, tag: &str, key: &str, ttl: Duration, load: F) -> Result<T, Error>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: std::future::Future<Output = Result<T, Error>>,
+    {
+        let cache = &self.services.cache;
+        let key = match cache.versioned_key(tag, key).await {
+            Ok(k) => Some(k),
+            Err(e) => {
+                tracing::warn!(error = %e, "catalog cache unavailable");
+                None
+            }
+        };
+        if let Some(k) = &key {
+            if let Ok(Some(hit)) = cache.get_json::<T>(k).await {
+                metrics::counter!("marquee_content_cache_total", "result" => "hit").increment(1);
+                return Ok(hit);
+            }
+        }
+        metrics::counter!("marquee_content_cache_total", "result" => "miss").increment(1);
+        let value = load.await?;
+        if let Some(k) = &key {
+            if let Err(e) = cache.set_json(k, &value, ttl).await {
+                tracing::warn!(error = %e, "cannot fill the catalog cache");
+            }
+        }
+        Ok(value)
+    }
+
+    async fn event<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        name: &str,
+        actor: Option<String>,
+        payload: serde_json::Value,
+    ) -> Result<(), Error> {
         let e = self.services.event(name, actor, payload);
         kit::events::outbox::enqueue(conn, &e).await?;
         Ok(())
     }
 
     /// Creates or updates a movie (`id` given: update) with its genre links.
-    pub async fn save_movie(&self, id: Option<Uuid>, input: MovieInput, actor: &str) -> Result<movie::Model, Error> {
+    pub async fn save_movie(
+        &self,
+        id: Option<Uuid>,
+        input: TitleInput,
+        actor: &str,
+    ) -> Result<title::Model, Error> {
+        self.save_title(MOVIE, id, input, actor).await
+    }
+
+    /// The live or deleted title `id` when it is of `kind`, else `NOT_FOUND`.
+    pub async fn get_of_kind(&self, kind: &str, id: Uuid) -> Result<title::Model, Error> {
+        let m = self.get_title(id).await?;
+        if m.kind != kind {
+            return Err(Error::not_found(if kind == SERIES {
+                "series"
+            } else {
+                "movie"
+            }));
+        }
+        Ok(m)
+    }
+
+    /// Creates or updates a title of `kind` (`id` given: update) with its genre links.
+    pub async fn save_title(
+        &self,
+        kind: &'static str,
+        id: Option<Uuid>,
+        input: TitleInput,
+        actor: &str,
+    ) -> Result<title::Model, Error> {
         let now = Utc::now();
         let existing = match id {
-            Some(id) => Some(self.get_movie(id).await?),
+            Some(id) => Some(self.get_of_kind(kind, id).await?),
             None => None,
+        };
+        let status = match &input.status {
+            Some(st) => {
+                let st = st.trim().to_lowercase();
+                if !STATUSES.contains(&st.as_str()) {
+                    return Err(Error::bad_input(
+                        "input.status",
+                        format!("one of {}", STATUSES.join(", ")),
+                    ));
+                }
+                st
+            }
+            None => existing
+                .as_ref()
+                .map(|m| m.status.clone())
+                .unwrap_or_else(|| "released".into()),
         };
         let title = match (&input.title, &existing) {
             (Some(t), _) => clean_line("input.title", t, 200)?,
@@ -409,17 +616,28 @@ impl Catalog {
         let release = match (&input.release_date, &existing) {
             (Some(d), _) => Some(*d),
             (None, Some(m)) => m.release_date.as_deref().and_then(|d| d.parse().ok()),
-            (None, None) => return Err(Error::bad_input("input.releaseDate", "a release date is required")),
+            (None, None) => {
+                return Err(Error::bad_input(
+                    "input.releaseDate",
+                    "a release date is required",
+                ))
+            }
         };
         if let Some(d) = release {
             let max = now.date_naive() + chrono::Duration::days(365 * 10);
             if d.year() < 1870 || d > max {
-                return Err(Error::bad_input("input.releaseDate", "the release date is out of range"));
+                return Err(Error::bad_input(
+                    "input.releaseDate",
+                    "the release date is out of range",
+                ));
             }
         }
         if let Some(r) = input.runtime {
             if !(1..=1000).contains(&r) {
-                return Err(Error::bad_input("input.runtime", "the runtime is 1 to 1000 minutes"));
+                return Err(Error::bad_input(
+                    "input.runtime",
+                    "the runtime is 1 to 1000 minutes",
+                ));
             }
         }
         let overview = match (&input.overview, &existing) {
@@ -431,11 +649,17 @@ impl Catalog {
             Some(l) => {
                 let l = l.trim().to_lowercase();
                 if l.len() != 2 || !l.chars().all(|c| c.is_ascii_lowercase()) {
-                    return Err(Error::bad_input("input.language", "an ISO 639-1 code such as `en`"));
+                    return Err(Error::bad_input(
+                        "input.language",
+                        "an ISO 639-1 code such as `en`",
+                    ));
                 }
                 l
             }
-            None => existing.as_ref().map(|m| m.language.clone()).unwrap_or_else(|| "en".into()),
+            None => existing
+                .as_ref()
+                .map(|m| m.language.clone())
+                .unwrap_or_else(|| "en".into()),
         };
         let genre_ids = match &input.genres {
             Some(g) => {
@@ -451,7 +675,10 @@ impl Catalog {
                     .all(self.db())
                     .await?;
                 if let Some(missing) = g.iter().find(|s| !found.iter().any(|c| &&c.slug == s)) {
-                    return Err(Error::bad_input("input.genres", format!("no category `{missing}`")));
+                    return Err(Error::bad_input(
+                        "input.genres",
+                        format!("no category `{missing}`"),
+                    ));
                 }
                 Some(found.into_iter().map(|c| c.id).collect::<Vec<_>>())
             }
@@ -460,12 +687,16 @@ impl Catalog {
         let txn = self.db().begin().await?;
         let saved = match existing {
             Some(m) => {
-                let mut a: movie::ActiveModel = m.into();
+                let mut a: title::ActiveModel = m.into();
                 a.title = Set(title.clone());
                 a.title_key = Set(title.to_lowercase());
                 a.overview = Set(overview);
                 if input.tagline.is_some() {
-                    a.tagline = Set(input.tagline.as_deref().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()));
+                    a.tagline = Set(input
+                        .tagline
+                        .as_deref()
+                        .map(|t| t.trim().to_string())
+                        .filter(|t| !t.is_empty()));
                 }
                 a.release_date = Set(release.map(|d| d.to_string()));
                 a.year = Set(release.map(|d| d.year()));
@@ -473,13 +704,15 @@ impl Catalog {
                     a.runtime = Set(input.runtime);
                 }
                 a.language = Set(language);
+                a.status = Set(status);
                 a.updated_at = Set(now);
                 a.update(&txn).await?
             }
             None => {
                 let slug = self.free_slug(&title, release.map(|d| d.year())).await?;
-                movie::ActiveModel {
+                title::ActiveModel {
                     id: Set(Uuid::now_v7()),
+                    kind: Set(kind.into()),
                     slug: Set(slug),
                     title_key: Set(title.to_lowercase()),
                     title: Set(title),
@@ -490,7 +723,7 @@ impl Catalog {
                     year: Set(release.map(|d| d.year())),
                     runtime: Set(input.runtime),
                     language: Set(language),
-                    status: Set("released".into()),
+                    status: Set(status),
                     rating_average: Set(0.0),
                     rating_count: Set(0),
                     popularity: Set(0.0),
@@ -505,22 +738,31 @@ impl Catalog {
             }
         };
         if let Some(ids) = genre_ids {
-            movie_category::Entity::delete_many()
-                .filter(movie_category::Column::MovieId.eq(saved.id))
+            title_category::Entity::delete_many()
+                .filter(title_category::Column::TitleId.eq(saved.id))
                 .exec(&txn)
                 .await?;
             for cid in ids {
-                movie_category::ActiveModel {
-                    movie_id: Set(saved.id),
+                title_category::ActiveModel {
+                    title_id: Set(saved.id),
                     category_id: Set(cid),
                 }
                 .insert(&txn)
                 .await?;
             }
         }
-        let name = if id.is_some() { "title_updated" } else { "title_created" };
-        self.event(&txn, name, Some(actor.into()), json!({ "titleId": saved.id, "kind": "MOVIE", "title": saved.title }))
-            .await?;
+        let name = if id.is_some() {
+            "title_updated"
+        } else {
+            "title_created"
+        };
+        self.event(
+            &txn,
+            name,
+            Some(actor.into()),
+            json!({ "titleId": saved.id, "kind": kind, "title": saved.title }),
+        )
+        .await?;
         txn.commit().await?;
         self.services.relay.waker().notify_one();
         self.reindex_one(saved.id).await?;
@@ -535,24 +777,46 @@ impl Catalog {
             candidates.push(format!("{base}-{y}"));
         }
         for c in candidates {
-            if movie::Entity::find().filter(movie::Column::Slug.eq(c.clone())).count(self.db()).await? == 0 {
+            if title::Entity::find()
+                .filter(title::Column::Slug.eq(c.clone()))
+                .count(self.db())
+                .await?
+                == 0
+            {
                 return Ok(c);
             }
         }
-        Ok(format!("{base}-{}", &Uuid::new_v4().simple().to_string()[..6]))
+        Ok(format!(
+            "{base}-{}",
+            &Uuid::new_v4().simple().to_string()[..6]
+        ))
     }
 
     /// Soft-deletes (`deleted`) or restores a movie.
-    pub async fn set_deleted(&self, id: Uuid, deleted: bool, actor: &str) -> Result<movie::Model, Error> {
-        let m = self.get_movie(id).await?;
+    pub async fn set_deleted(
+        &self,
+        id: Uuid,
+        deleted: bool,
+        actor: &str,
+    ) -> Result<title::Model, Error> {
+        let m = self.get_title(id).await?;
         let txn = self.db().begin().await?;
-        let mut a: movie::ActiveModel = m.into();
+        let mut a: title::ActiveModel = m.into();
         a.deleted_at = Set(deleted.then(Utc::now));
         a.updated_at = Set(Utc::now());
         let m = a.update(&txn).await?;
-        let name = if deleted { "title_deleted" } else { "title_updated" };
-        self.event(&txn, name, Some(actor.into()), json!({ "titleId": id, "kind": "MOVIE", "restored": !deleted }))
-            .await?;
+        let name = if deleted {
+            "title_deleted"
+        } else {
+            "title_updated"
+        };
+        self.event(
+            &txn,
+            name,
+            Some(actor.into()),
+            json!({ "titleId": id, "kind": "MOVIE", "restored": !deleted }),
+        )
+        .await?;
         txn.commit().await?;
         self.services.relay.waker().notify_one();
         self.reindex_one(id).await?;
@@ -560,29 +824,44 @@ impl Catalog {
         Ok(m)
     }
 
-    pub async fn set_featured(&self, movie_id: Uuid, from: DateTime<Utc>, until: DateTime<Utc>, rank: i32, actor: &str) -> Result<featured::Model, Error> {
+    pub async fn set_featured(
+        &self,
+        title_id: Uuid,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        rank: i32,
+        actor: &str,
+    ) -> Result<featured::Model, Error> {
         if until <= from {
-            return Err(Error::bad_input("until", "the window must end after it starts"));
+            return Err(Error::bad_input(
+                "until",
+                "the window must end after it starts",
+            ));
         }
         if !(1..=1000).contains(&rank) {
             return Err(Error::bad_input("rank", "rank is 1 to 1000"));
         }
-        let m = self.get_movie(movie_id).await?;
+        let m = self.get_title(title_id).await?;
         if m.deleted_at.is_some() {
             return Err(Error::not_found("movie"));
         }
         let txn = self.db().begin().await?;
         let row = featured::ActiveModel {
             id: Set(Uuid::now_v7()),
-            movie_id: Set(movie_id),
+            title_id: Set(title_id),
             rank: Set(rank),
             starts_at: Set(from),
             ends_at: Set(until),
         }
         .insert(&txn)
         .await?;
-        self.event(&txn, "featured_changed", Some(actor.into()), json!({ "titleId": movie_id, "from": from, "until": until, "rank": rank }))
-            .await?;
+        self.event(
+            &txn,
+            "featured_changed",
+            Some(actor.into()),
+            json!({ "titleId": title_id, "from": from, "until": until, "rank": rank }),
+        )
+        .await?;
         txn.commit().await?;
         self.services.relay.waker().notify_one();
         self.bump().await;
@@ -595,14 +874,35 @@ impl Catalog {
         if r.rows_affected == 0 {
             return Err(Error::not_found("featured slot"));
         }
-        self.event(&txn, "featured_changed", Some(actor.into()), json!({ "removed": id })).await?;
+        self.event(
+            &txn,
+            "featured_changed",
+            Some(actor.into()),
+            json!({ "removed": id }),
+        )
+        .await?;
         txn.commit().await?;
         self.bump().await;
         Ok(true)
     }
 
     /// Movies featured now, by rank.
-    pub async fn featured_now(&self, n: u64) -> Result<Vec<movie::Model>, Error> {
+    pub async fn featured_now(
+        &self,
+        kind: Option<&str>,
+        n: u64,
+    ) -> Result<Vec<title::Model>, Error> {
+        // Short-lived: windows open and close on their own.
+        self.cached(
+            CATALOG,
+            &format!("featured:{kind:?}:{n}"),
+            Duration::from_secs(15),
+            self.load_featured(kind, n),
+        )
+        .await
+    }
+
+    async fn load_featured(&self, kind: Option<&str>, n: u64) -> Result<Vec<title::Model>, Error> {
         let now = Utc::now();
         let slots = featured::Entity::find()
             .filter(featured::Column::StartsAt.lte(now))
@@ -611,10 +911,11 @@ impl Catalog {
             .order_by_asc(featured::Column::Id)
             .all(self.db())
             .await?;
-        let ids: Vec<Uuid> = slots.iter().map(|s| s.movie_id).collect();
-        let movies: std::collections::HashMap<Uuid, movie::Model> = movie::Entity::find()
-            .filter(movie::Column::Id.is_in(ids.clone()))
-            .filter(movie::Column::DeletedAt.is_null())
+        let ids: Vec<Uuid> = slots.iter().map(|s| s.title_id).collect();
+        let movies: std::collections::HashMap<Uuid, title::Model> = title::Entity::find()
+            .filter(title::Column::Id.is_in(ids.clone()))
+            .filter(title::Column::DeletedAt.is_null())
+            .apply_if(kind, |q, k| q.filter(title::Column::Kind.eq(k)))
             .all(self.db())
             .await?
             .into_iter()
@@ -629,20 +930,42 @@ impl Catalog {
             .collect())
     }
 
-    pub async fn trending(&self, week: bool, n: u64) -> Result<Vec<movie::Model>, Error> {
-        let col = if week { movie::Column::TrendWeek } else { movie::Column::TrendDay };
-        Ok(movie::Entity::find()
-            .filter(movie::Column::DeletedAt.is_null())
-            .order_by_desc(col)
-            .order_by_asc(movie::Column::Id)
-            .limit(n)
-            .all(self.db())
-            .await?)
+    pub async fn trending(
+        &self,
+        week: bool,
+        kind: Option<&str>,
+        n: u64,
+    ) -> Result<Vec<title::Model>, Error> {
+        let col = if week {
+            title::Column::TrendWeek
+        } else {
+            title::Column::TrendDay
+        };
+        let load = async {
+            Ok(title::Entity::find()
+                .filter(title::Column::DeletedAt.is_null())
+                .apply_if(kind, |q, k| q.filter(title::Column::Kind.eq(k)))
+                .order_by_desc(col)
+                .order_by_asc(title::Column::Id)
+                .limit(n)
+                .all(self.db())
+                .await?)
+        };
+        let key = format!("trending:{week}:{kind:?}:{n}");
+        // Keyed by both tags: a write or a counted view refreshes it.
+        let views = self.services.cache.tag_version(VIEWS).await.unwrap_or(-1);
+        self.cached(CATALOG, &format!("{key}:{views}"), LIST_TTL, load)
+            .await
     }
 
     /// Counts a view once per viewer, title and hour; returns whether it counted.
-    pub async fn record_view(&self, movie_id: Uuid, viewer: String, user: Option<Uuid>) -> Result<bool, Error> {
-        let m = self.get_movie(movie_id).await?;
+    pub async fn record_view(
+        &self,
+        title_id: Uuid,
+        viewer: String,
+        user: Option<Uuid>,
+    ) -> Result<bool, Error> {
+        let m = self.get_title(title_id).await?;
         if m.deleted_at.is_some() {
             return Err(Error::not_found("movie"));
         }
@@ -650,7 +973,7 @@ impl Catalog {
         let txn = self.db().begin().await?;
         let inserted = view::ActiveModel {
             viewer: Set(viewer),
-            movie_id: Set(movie_id),
+            title_id: Set(title_id),
             hour: Set(now.timestamp() / 3600),
             user_id: Set(user),
             at: Set(now),
@@ -662,24 +985,44 @@ impl Catalog {
             Err(e) if kit::db::is_unique_violation(&e) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
-        // Re-read inside the transaction so concurrent views add up.
-        let m = movie::Entity::find_by_id(movie_id).one(&txn).await?.ok_or_else(|| Error::not_found("movie"))?;
+        // Re-read inside the transaction, locked on PostgreSQL (SQLite
+        // serializes writers), so concurrent views add up.
+        let mut fresh = title::Entity::find_by_id(title_id);
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            fresh = fresh.lock_exclusive();
+        }
+        let m = fresh
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::not_found("movie"))?;
         let t = now.timestamp() as f64;
-        movie::Entity::update_many()
-            .col_expr(movie::Column::TrendDay, Expr::value(add_view(m.trend_day, t / DAY_HALF_LIFE_SECS)))
-            .col_expr(movie::Column::TrendWeek, Expr::value(add_view(m.trend_week, t / WEEK_HALF_LIFE_SECS)))
-            .filter(movie::Column::Id.eq(movie_id))
+        title::Entity::update_many()
+            .col_expr(
+                title::Column::TrendDay,
+                Expr::value(add_view(m.trend_day, t / DAY_HALF_LIFE_SECS)),
+            )
+            .col_expr(
+                title::Column::TrendWeek,
+                Expr::value(add_view(m.trend_week, t / WEEK_HALF_LIFE_SECS)),
+            )
+            .filter(title::Column::Id.eq(title_id))
             .exec(&txn)
             .await?;
-        self.event(&txn, "viewed", user.map(|u| u.to_string()), json!({ "titleId": movie_id, "kind": "MOVIE" }))
-            .await?;
+        self.event(
+            &txn,
+            "viewed",
+            user.map(|u| u.to_string()),
+            json!({ "titleId": title_id, "kind": "MOVIE" }),
+        )
+        .await?;
         txn.commit().await?;
         self.services.relay.waker().notify_one();
+        self.bump_tag(VIEWS).await;
         Ok(true)
     }
 
     /// Movies `user` viewed, newest first.
-    pub async fn recently_viewed(&self, user: Uuid, n: u64) -> Result<Vec<movie::Model>, Error> {
+    pub async fn recently_viewed(&self, user: Uuid, n: u64) -> Result<Vec<title::Model>, Error> {
         let views = view::Entity::find()
             .filter(view::Column::UserId.eq(user))
             .order_by_desc(view::Column::At)
@@ -688,27 +1031,42 @@ impl Catalog {
             .await?;
         let mut ids = Vec::new();
         for v in views {
-            if !ids.contains(&v.movie_id) {
-                ids.push(v.movie_id);
+            if !ids.contains(&v.title_id) {
+                ids.push(v.title_id);
             }
         }
         ids.truncate(n as usize);
-        let movies: std::collections::HashMap<Uuid, movie::Model> = movie::Entity::find()
-            .filter(movie::Column::Id.is_in(ids.clone()))
-            .filter(movie::Column::DeletedAt.is_null())
+        let movies: std::collections::HashMap<Uuid, title::Model> = title::Entity::find()
+            .filter(title::Column::Id.is_in(ids.clone()))
+            .filter(title::Column::DeletedAt.is_null())
             .all(self.db())
             .await?
             .into_iter()
             .map(|m| (m.id, m))
             .collect();
-        Ok(ids.into_iter().filter_map(|id| movies.get(&id).cloned()).collect())
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| movies.get(&id).cloned())
+            .collect())
     }
 
-    pub async fn create_category(&self, name: &str, kind: &str, actor: &str) -> Result<category::Model, Error> {
+    pub async fn create_category(
+        &self,
+        name: &str,
+        kind: &str,
+        actor: &str,
+    ) -> Result<category::Model, Error> {
         let name = clean_line("input.name", name, 60)?;
         let slug = slugify(&name);
-        if category::Entity::find().filter(category::Column::Slug.eq(slug.clone())).count(self.db()).await? > 0 {
-            return Err(Error::conflict(format!("a category `{slug}` exists")).with_field("input.name"));
+        if category::Entity::find()
+            .filter(category::Column::Slug.eq(slug.clone()))
+            .count(self.db())
+            .await?
+            > 0
+        {
+            return Err(
+                Error::conflict(format!("a category `{slug}` exists")).with_field("input.name")
+            );
         }
         let c = category::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -728,7 +1086,12 @@ impl Catalog {
         let name = clean_line("input.name", name, 120)?;
         let base = slugify(&name);
         let mut slug = base.clone();
-        if person::Entity::find().filter(person::Column::Slug.eq(slug.clone())).count(self.db()).await? > 0 {
+        if person::Entity::find()
+            .filter(person::Column::Slug.eq(slug.clone()))
+            .count(self.db())
+            .await?
+            > 0
+        {
             slug = format!("{base}-{}", &Uuid::new_v4().simple().to_string()[..6]);
         }
         Ok(person::ActiveModel {
@@ -741,20 +1104,26 @@ impl Catalog {
         .await?)
     }
 
-    pub async fn add_credit(&self, movie_id: Uuid, person_id: Uuid, kind: &str, role: &str) -> Result<credit::Model, Error> {
-        self.get_movie(movie_id).await?;
+    pub async fn add_credit(
+        &self,
+        title_id: Uuid,
+        person_id: Uuid,
+        kind: &str,
+        role: &str,
+    ) -> Result<credit::Model, Error> {
+        self.get_title(title_id).await?;
         person::Entity::find_by_id(person_id)
             .one(self.db())
             .await?
             .ok_or_else(|| Error::not_found("person"))?;
         let role = clean_line("input.role", role, 120)?;
         let position = credit::Entity::find()
-            .filter(credit::Column::MovieId.eq(movie_id))
+            .filter(credit::Column::TitleId.eq(title_id))
             .count(self.db())
             .await? as i32;
         let c = credit::ActiveModel {
             id: Set(Uuid::now_v7()),
-            movie_id: Set(movie_id),
+            title_id: Set(title_id),
             person_id: Set(person_id),
             kind: Set(kind.into()),
             character: Set((kind == "CAST").then(|| role.clone())),
@@ -777,6 +1146,331 @@ impl Catalog {
     }
 }
 
+/// What an admin sends to create or update a season (absent fields keep their value).
+#[derive(async_graphql::InputObject, Default)]
+pub struct SeasonInput {
+    /// 0 for specials; unique within the series.
+    pub number: Option<i32>,
+    pub name: Option<String>,
+    pub overview: Option<String>,
+    pub air_date: Option<NaiveDate>,
+}
+
+/// What an admin sends to create or update an episode (absent fields keep their value).
+#[derive(async_graphql::InputObject, Default)]
+pub struct EpisodeInput {
+    /// Unique within the season.
+    pub number: Option<i32>,
+    pub title: Option<String>,
+    pub overview: Option<String>,
+    pub air_date: Option<NaiveDate>,
+    /// Minutes.
+    pub runtime: Option<i32>,
+}
+
+fn number(field: &str, n: Option<i32>, old: Option<i32>) -> Result<i32, Error> {
+    match (n, old) {
+        (Some(n), _) if (0..=10_000).contains(&n) => Ok(n),
+        (Some(_), _) => Err(Error::bad_input(field, "a number from 0 to 10000")),
+        (None, Some(o)) => Ok(o),
+        (None, None) => Err(Error::bad_input(field, "a number is required")),
+    }
+}
+
+fn air_date(
+    field: &str,
+    d: Option<NaiveDate>,
+    old: Option<String>,
+) -> Result<Option<String>, Error> {
+    match d {
+        Some(d)
+            if d.year() < 1900 || d > Utc::now().date_naive() + chrono::Duration::days(3650) =>
+        {
+            Err(Error::bad_input(field, "the date is out of range"))
+        }
+        Some(d) => Ok(Some(d.to_string())),
+        None => Ok(old),
+    }
+}
+
+fn taken(e: sea_orm::DbErr, what: &str) -> Error {
+    if kit::db::is_unique_violation(&e) {
+        Error::conflict(format!("{what} with that number exists already"))
+    } else {
+        e.into()
+    }
+}
+
+/// Seasons and episodes of series.
+impl Catalog {
+    /// The seasons of each series in `ids`, by number.
+    pub async fn seasons_of(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<season::Model>>, Error> {
+        let rows = season::Entity::find()
+            .filter(season::Column::SeriesId.is_in(ids.iter().copied()))
+            .order_by_asc(season::Column::Number)
+            .all(self.db())
+            .await?;
+        let mut out: HashMap<Uuid, Vec<season::Model>> = HashMap::new();
+        for r in rows {
+            out.entry(r.series_id).or_default().push(r);
+        }
+        Ok(out)
+    }
+
+    /// The episodes of each season in `ids`, by number.
+    pub async fn episodes_of(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<episode::Model>>, Error> {
+        let rows = episode::Entity::find()
+            .filter(episode::Column::SeasonId.is_in(ids.iter().copied()))
+            .order_by_asc(episode::Column::Number)
+            .all(self.db())
+            .await?;
+        let mut out: HashMap<Uuid, Vec<episode::Model>> = HashMap::new();
+        for r in rows {
+            out.entry(r.season_id).or_default().push(r);
+        }
+        Ok(out)
+    }
+
+    pub async fn season(
+        &self,
+        series_id: Uuid,
+        number: i32,
+    ) -> Result<Option<season::Model>, Error> {
+        Ok(season::Entity::find()
+            .filter(season::Column::SeriesId.eq(series_id))
+            .filter(season::Column::Number.eq(number))
+            .one(self.db())
+            .await?)
+    }
+
+    async fn live_series(&self, id: Uuid) -> Result<title::Model, Error> {
+        let s = self.get_of_kind(SERIES, id).await?;
+        if s.deleted_at.is_some() {
+            return Err(Error::not_found("series"));
+        }
+        Ok(s)
+    }
+
+    async fn series_changed<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        series_id: Uuid,
+        actor: &str,
+    ) -> Result<(), Error> {
+        self.event(
+            conn,
+            "title_updated",
+            Some(actor.into()),
+            json!({ "titleId": series_id, "kind": SERIES }),
+        )
+        .await
+    }
+
+    async fn committed(&self, txn: sea_orm::DatabaseTransaction) -> Result<(), Error> {
+        txn.commit().await?;
+        self.services.relay.waker().notify_one();
+        self.bump().await;
+        Ok(())
+    }
+
+    /// Creates (`series_id`) or updates (`id`) a season.
+    pub async fn save_season(
+        &self,
+        series_id: Option<Uuid>,
+        id: Option<Uuid>,
+        input: SeasonInput,
+        actor: &str,
+    ) -> Result<season::Model, Error> {
+        let existing = match id {
+            Some(id) => Some(
+                season::Entity::find_by_id(id)
+                    .one(self.db())
+                    .await?
+                    .ok_or_else(|| Error::not_found("season"))?,
+            ),
+            None => None,
+        };
+        let series = self
+            .live_series(
+                series_id
+                    .or(existing.as_ref().map(|s| s.series_id))
+                    .ok_or_else(|| Error::not_found("series"))?,
+            )
+            .await?;
+        let number = number(
+            "input.number",
+            input.number,
+            existing.as_ref().map(|s| s.number),
+        )?;
+        let name = match (&input.name, &existing) {
+            (Some(n), _) => clean_line("input.name", n, 200)?,
+            (None, Some(s)) => s.name.clone(),
+            (None, None) if number == 0 => "Specials".into(),
+            (None, None) => format!("Season {number}"),
+        };
+        let overview = match &input.overview {
+            Some(o) => clean_text("input.overview", o, 4000)?,
+            None => existing
+                .as_ref()
+                .map(|s| s.overview.clone())
+                .unwrap_or_default(),
+        };
+        let air = air_date(
+            "input.airDate",
+            input.air_date,
+            existing.as_ref().and_then(|s| s.air_date.clone()),
+        )?;
+        let txn = self.db().begin().await?;
+        let saved = match existing {
+            Some(s) => {
+                let mut a: season::ActiveModel = s.into();
+                a.number = Set(number);
+                a.name = Set(name);
+                a.overview = Set(overview);
+                a.air_date = Set(air);
+                a.update(&txn).await.map_err(|e| taken(e, "a season"))?
+            }
+            None => season::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                series_id: Set(series.id),
+                number: Set(number),
+                name: Set(name),
+                overview: Set(overview),
+                air_date: Set(air),
+                created_at: Set(Utc::now()),
+            }
+            .insert(&txn)
+            .await
+            .map_err(|e| taken(e, "a season"))?,
+        };
+        self.series_changed(&txn, series.id, actor).await?;
+        self.committed(txn).await?;
+        Ok(saved)
+    }
+
+    /// Deletes a season with its episodes.
+    pub async fn delete_season(&self, id: Uuid, actor: &str) -> Result<bool, Error> {
+        let s = season::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| Error::not_found("season"))?;
+        let txn = self.db().begin().await?;
+        episode::Entity::delete_many()
+            .filter(episode::Column::SeasonId.eq(id))
+            .exec(&txn)
+            .await?;
+        season::Entity::delete_by_id(id).exec(&txn).await?;
+        self.series_changed(&txn, s.series_id, actor).await?;
+        self.committed(txn).await?;
+        Ok(true)
+    }
+
+    /// Creates (`season_id`) or updates (`id`) an episode.
+    pub async fn save_episode(
+        &self,
+        season_id: Option<Uuid>,
+        id: Option<Uuid>,
+        input: EpisodeInput,
+        actor: &str,
+    ) -> Result<episode::Model, Error> {
+        let existing = match id {
+            Some(id) => Some(
+                episode::Entity::find_by_id(id)
+                    .one(self.db())
+                    .await?
+                    .ok_or_else(|| Error::not_found("episode"))?,
+            ),
+            None => None,
+        };
+        let season_id = season_id
+            .or(existing.as_ref().map(|e| e.season_id))
+            .ok_or_else(|| Error::not_found("season"))?;
+        let season = season::Entity::find_by_id(season_id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| Error::not_found("season"))?;
+        self.live_series(season.series_id).await?;
+        let number = number(
+            "input.number",
+            input.number,
+            existing.as_ref().map(|e| e.number),
+        )?;
+        let title = match (&input.title, &existing) {
+            (Some(t), _) => clean_line("input.title", t, 200)?,
+            (None, Some(e)) => e.title.clone(),
+            (None, None) => format!("Episode {number}"),
+        };
+        let overview = match &input.overview {
+            Some(o) => clean_text("input.overview", o, 4000)?,
+            None => existing
+                .as_ref()
+                .map(|e| e.overview.clone())
+                .unwrap_or_default(),
+        };
+        if let Some(r) = input.runtime {
+            if !(1..=1000).contains(&r) {
+                return Err(Error::bad_input(
+                    "input.runtime",
+                    "the runtime is 1 to 1000 minutes",
+                ));
+            }
+        }
+        let runtime = input.runtime.or(existing.as_ref().and_then(|e| e.runtime));
+        let air = air_date(
+            "input.airDate",
+            input.air_date,
+            existing.as_ref().and_then(|e| e.air_date.clone()),
+        )?;
+        let txn = self.db().begin().await?;
+        let saved = match existing {
+            Some(e) => {
+                let mut a: episode::ActiveModel = e.into();
+                a.number = Set(number);
+                a.title = Set(title);
+                a.overview = Set(overview);
+                a.air_date = Set(air);
+                a.runtime = Set(runtime);
+                a.update(&txn).await.map_err(|e| taken(e, "an episode"))?
+            }
+            None => episode::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                season_id: Set(season.id),
+                series_id: Set(season.series_id),
+                number: Set(number),
+                title: Set(title),
+                overview: Set(overview),
+                air_date: Set(air),
+                runtime: Set(runtime),
+                created_at: Set(Utc::now()),
+            }
+            .insert(&txn)
+            .await
+            .map_err(|e| taken(e, "an episode"))?,
+        };
+        self.series_changed(&txn, season.series_id, actor).await?;
+        self.committed(txn).await?;
+        Ok(saved)
+    }
+
+    pub async fn delete_episode(&self, id: Uuid, actor: &str) -> Result<bool, Error> {
+        let e = episode::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| Error::not_found("episode"))?;
+        let txn = self.db().begin().await?;
+        episode::Entity::delete_by_id(id).exec(&txn).await?;
+        self.series_changed(&txn, e.series_id, actor).await?;
+        self.committed(txn).await?;
+        Ok(true)
+    }
+}
+
 /// `log2(2^old + 2^now)` without overflow; 0 means "no views yet".
 pub fn add_view(old: f64, now: f64) -> f64 {
     if old == 0.0 {
@@ -788,7 +1482,7 @@ pub fn add_view(old: f64, now: f64) -> f64 {
 
 /// What an admin sends to create or update a movie (absent fields keep their value).
 #[derive(async_graphql::InputObject, Default)]
-pub struct MovieInput {
+pub struct TitleInput {
     pub title: Option<String>,
     pub overview: Option<String>,
     pub tagline: Option<String>,
@@ -799,6 +1493,8 @@ pub struct MovieInput {
     pub language: Option<String>,
     /// Genre slugs; replaces the current ones.
     pub genres: Option<Vec<String>>,
+    /// `released`, `planned`, `in_production`, `returning`, `ended` or `canceled`.
+    pub status: Option<String>,
 }
 
 pub fn slugify(s: &str) -> String {
@@ -812,7 +1508,12 @@ pub fn slugify(s: &str) -> String {
 }
 
 fn clean_line(field: &str, raw: &str, max: usize) -> Result<String, Error> {
-    let s: String = raw.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_string();
+    let s: String = raw
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_string();
     if s.is_empty() {
         return Err(Error::bad_input(field, "may not be empty"));
     }
@@ -823,7 +1524,12 @@ fn clean_line(field: &str, raw: &str, max: usize) -> Result<String, Error> {
 }
 
 fn clean_text(field: &str, raw: &str, max: usize) -> Result<String, Error> {
-    let s: String = raw.chars().filter(|&c| !c.is_control() || c == '\n').collect::<String>().trim().to_string();
+    let s: String = raw
+        .chars()
+        .filter(|&c| !c.is_control() || c == '\n')
+        .collect::<String>()
+        .trim()
+        .to_string();
     if s.chars().count() > max {
         return Err(Error::bad_input(field, format!("at most {max} characters")));
     }

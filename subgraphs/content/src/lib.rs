@@ -38,8 +38,14 @@ fn start(services: Services) -> BoxFuture<'static, anyhow::Result<Router>> {
     Box::pin(async move {
         let catalog = open(&services).await?;
         services.spawn_relay();
-        let schema = schema::build(catalog);
-        Ok(services.finish(kit::graphql::routes(schema, services.verifier.clone())))
+        let schema = schema::build(catalog.clone());
+        let per_request: kit::graphql::PerRequest =
+            std::sync::Arc::new(move |r| schema::with_loaders(&catalog, r));
+        Ok(services.finish(kit::graphql::routes_with(
+            schema,
+            services.verifier.clone(),
+            Some(per_request),
+        )))
     })
 }
 

@@ -1,13 +1,15 @@
 //! The `content` schema's tables as SeaORM entities.
 
-pub mod movie {
+pub mod title {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "movies")]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+    #[sea_orm(table_name = "titles")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
+        /// `MOVIE` or `SERIES`.
+        pub kind: String,
         pub slug: String,
         pub title: String,
         pub title_key: String,
@@ -55,14 +57,14 @@ pub mod category {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod movie_category {
+pub mod title_category {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "movie_categories")]
+    #[sea_orm(table_name = "title_categories")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub movie_id: Uuid,
+        pub title_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub category_id: Uuid,
     }
@@ -100,7 +102,7 @@ pub mod credit {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
-        pub movie_id: Uuid,
+        pub title_id: Uuid,
         pub person_id: Uuid,
         pub kind: String,
         pub character: Option<String>,
@@ -122,7 +124,7 @@ pub mod featured {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
-        pub movie_id: Uuid,
+        pub title_id: Uuid,
         pub rank: i32,
         pub starts_at: ChronoDateTimeUtc,
         pub ends_at: ChronoDateTimeUtc,
@@ -143,11 +145,57 @@ pub mod view {
         #[sea_orm(primary_key, auto_increment = false)]
         pub viewer: String,
         #[sea_orm(primary_key, auto_increment = false)]
-        pub movie_id: Uuid,
+        pub title_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub hour: i64,
         pub user_id: Option<Uuid>,
         pub at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod season {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "seasons")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub series_id: Uuid,
+        pub number: i32,
+        pub name: String,
+        pub overview: String,
+        pub air_date: Option<String>,
+        pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod episode {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "episodes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub season_id: Uuid,
+        pub series_id: Uuid,
+        pub number: i32,
+        pub title: String,
+        pub overview: String,
+        pub air_date: Option<String>,
+        pub runtime: Option<i32>,
+        pub created_at: ChronoDateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub struct Doc {
     pub id: Uuid,
+    /// `MOVIE` or `SERIES`.
+    pub kind: String,
     pub title: String,
     pub words: Vec<String>,
     pub original_words: Vec<String>,
@@ -24,6 +26,7 @@ pub struct Doc {
 }
 
 impl Doc {
+    #[allow(clippy::too_many_arguments)] // one per indexed column
     pub fn new(
         id: Uuid,
         title: &str,
@@ -36,6 +39,7 @@ impl Doc {
     ) -> Self {
         Self {
             id,
+            kind: "MOVIE".into(),
             title: title.to_string(),
             words: words(title),
             original_words: original_title.map(words).unwrap_or_default(),
@@ -127,6 +131,8 @@ fn term_score(term: &str, words: &[String], last: bool) -> f64 {
 /// Restricts matches (the subset of `MovieFilter` search supports).
 #[derive(Default, Clone)]
 pub struct DocFilter {
+    /// `MOVIE`, `SERIES`; empty keeps both.
+    pub kinds: Vec<String>,
     pub genres: Vec<String>,
     pub all_genres: bool,
     pub year: Option<i32>,
@@ -143,6 +149,7 @@ impl DocFilter {
                 self.genres.iter().any(|g| d.genres.contains(g))
             };
         genres_ok
+            && (self.kinds.is_empty() || self.kinds.contains(&d.kind))
             && self.year.is_none_or(|y| d.year == Some(y))
             && self.language.as_ref().is_none_or(|l| &d.language == l)
             && self.rating_min.is_none_or(|r| d.rating >= r)
@@ -206,8 +213,8 @@ impl Index {
             let mut all = true;
             for (i, t) in terms.iter().enumerate() {
                 let last = i + 1 == terms.len();
-                let s = term_score(t, &d.words, last)
-                    .max(term_score(t, &d.original_words, last) * 0.8);
+                let s =
+                    term_score(t, &d.words, last).max(term_score(t, &d.original_words, last) * 0.8);
                 if s == 0.0 {
                     all = false;
                     break;
@@ -249,7 +256,9 @@ impl Index {
         let docs = self.docs.read().await;
         let mut found: Vec<&Doc> = docs
             .values()
-            .filter(|d| d.words.join(" ").starts_with(&p) || d.words.iter().any(|w| w.starts_with(&p)))
+            .filter(|d| {
+                d.words.join(" ").starts_with(&p) || d.words.iter().any(|w| w.starts_with(&p))
+            })
             .collect();
         found.sort_by(|a, b| b.popularity.total_cmp(&a.popularity).then(a.id.cmp(&b.id)));
         found.into_iter().take(n).map(|d| d.id).collect()
@@ -265,7 +274,9 @@ fn highlight(title: &str, terms: &[String]) -> String {
         }
         let w = words(word).join("");
         let hit = terms.iter().any(|t| {
-            w == *t || w.starts_with(t.as_str()) || distance(t, &w, allowed_typos(t)) <= allowed_typos(t)
+            w == *t
+                || w.starts_with(t.as_str())
+                || distance(t, &w, allowed_typos(t)) <= allowed_typos(t)
         });
         if hit {
             out.push_str("<em>");
@@ -293,7 +304,16 @@ mod tests {
     use super::*;
 
     fn doc(title: &str, pop: f64) -> Doc {
-        Doc::new(Uuid::now_v7(), title, None, vec!["drama".into()], Some(1972), "en", 8.0, pop)
+        Doc::new(
+            Uuid::now_v7(),
+            title,
+            None,
+            vec!["drama".into()],
+            Some(1972),
+            "en",
+            8.0,
+            pop,
+        )
     }
 
     #[test]
@@ -309,7 +329,11 @@ mod tests {
         let godfather = doc("The Godfather", 90.0);
         let id = godfather.id;
         index
-            .replace_all(vec![godfather, doc("The Godfather Part II", 80.0), doc("Goodfellas", 70.0)])
+            .replace_all(vec![
+                godfather,
+                doc("The Godfather Part II", 80.0),
+                doc("Goodfellas", 70.0),
+            ])
             .await;
         let r = index.search("godfathr", &DocFilter::default()).await;
         assert_eq!(r.hits.len(), 2);
@@ -317,7 +341,11 @@ mod tests {
         assert_eq!(r.hits[0].highlight, "The <em>Godfather</em>");
         assert_eq!(r.genres.get("drama"), Some(&2));
         assert_eq!(r.decades.get(&1970), Some(&2));
-        assert!(index.search("zzzz", &DocFilter::default()).await.hits.is_empty());
+        assert!(index
+            .search("zzzz", &DocFilter::default())
+            .await
+            .hits
+            .is_empty());
         assert_eq!(index.suggest("good", 5).await.len(), 1);
         assert_eq!(index.suggest("the god", 5).await.len(), 2);
     }

@@ -1,6 +1,9 @@
-//! The demo catalog embedded in the binary: 540 well-known films with their
-//! genres, years, runtimes, languages, main cast and crew, and overviews
-//! written for the project. Loaded once (a catalog with movies is left alone).
+//! The demo catalog embedded in the binary: 540 well-known films and 50
+//! series with their genres, years, runtimes, languages, main cast and crew
+//! (creators for series), and overviews written for the project. Series come
+//! with their real number of seasons and episodes per season; episode titles
+//! are numbered ("Episode 3") and only the first air date of a series is
+//! recorded. Loaded once (a catalog with titles is left alone).
 
 use std::collections::HashMap;
 
@@ -9,14 +12,20 @@ use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set, TransactionTra
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::catalog::{slugify, Catalog, DAY_HALF_LIFE_SECS, WEEK_HALF_LIFE_SECS};
-use crate::model::{category, credit, movie, movie_category, person};
+use crate::catalog::{slugify, Catalog, DAY_HALF_LIFE_SECS, MOVIE, WEEK_HALF_LIFE_SECS};
+use crate::model::{category, credit, episode, featured, person, season, title, title_category};
 
 const MOVIES: &str = include_str!("../data/movies.json");
+const SERIES: &str = include_str!("../data/series.json");
 
 #[derive(Deserialize)]
-struct File {
+struct MovieFile {
     movies: Vec<Film>,
+}
+
+#[derive(Deserialize)]
+struct SeriesFile {
+    series: Vec<Film>,
 }
 
 #[derive(Deserialize)]
@@ -38,6 +47,9 @@ struct Film {
     cast: Vec<Cast>,
     #[serde(default)]
     crew: Vec<Crew>,
+    /// Series: the number of episodes of each season, from season 1.
+    #[serde(default)]
+    seasons: Vec<i32>,
 }
 
 #[derive(Deserialize)]
@@ -64,26 +76,68 @@ fn genre_name(slug: &str) -> String {
         .join(" ")
 }
 
+/// How many films the demo features.
+pub const FEATURED: usize = 8;
+
 pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
     let db = &catalog.services.db;
-    if movie::Entity::find().count(db).await? > 0 {
+    if title::Entity::find().count(db).await? > 0 {
         return Ok("content: catalog already loaded".into());
     }
-    let file: File = serde_json::from_str(MOVIES)?;
+    let films: Vec<(&str, Film)> = serde_json::from_str::<MovieFile>(MOVIES)?
+        .movies
+        .into_iter()
+        .map(|f| (MOVIE, f))
+        .chain(
+            serde_json::from_str::<SeriesFile>(SERIES)?
+                .series
+                .into_iter()
+                .map(|f| (crate::catalog::SERIES, f)),
+        )
+        .collect();
     let now = Utc::now();
     let t = now.timestamp() as f64;
     let txn = db.begin().await?;
     let mut genres: HashMap<String, Uuid> = HashMap::new();
     let mut people: HashMap<String, Uuid> = HashMap::new();
     let (mut links, mut credits, mut new_people) = (Vec::new(), Vec::new(), Vec::new());
-    let mut movies = Vec::new();
-    for f in &file.movies {
+    let (mut movies, mut ids) = (Vec::new(), Vec::new());
+    let (mut seasons, mut episodes) = (Vec::new(), Vec::new());
+    for (kind, f) in &films {
         let id = Uuid::now_v7();
+        ids.push(id);
+        for (i, count) in f.seasons.iter().enumerate() {
+            let number = i as i32 + 1;
+            let season_id = Uuid::now_v7();
+            seasons.push(season::ActiveModel {
+                id: Set(season_id),
+                series_id: Set(id),
+                number: Set(number),
+                name: Set(format!("Season {number}")),
+                overview: Set(String::new()),
+                air_date: Set((number == 1).then(|| f.release_date.clone())),
+                created_at: Set(now),
+            });
+            for e in 1..=*count {
+                episodes.push(episode::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    season_id: Set(season_id),
+                    series_id: Set(id),
+                    number: Set(e),
+                    title: Set(format!("Episode {e}")),
+                    overview: Set(String::new()),
+                    air_date: Set((number == 1 && e == 1).then(|| f.release_date.clone())),
+                    runtime: Set(f.runtime),
+                    created_at: Set(now),
+                });
+            }
+        }
         // As if it had had popularity/10 views just now.
         let views = (1.0 + f.popularity / 10.0).log2();
         let year = f.release_date.get(..4).and_then(|y| y.parse().ok());
-        movies.push(movie::ActiveModel {
+        movies.push(title::ActiveModel {
             id: Set(id),
+            kind: Set(kind.to_string()),
             slug: Set(f.slug.clone()),
             title: Set(f.title.clone()),
             title_key: Set(f.title.to_lowercase()),
@@ -106,8 +160,8 @@ pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
         });
         for g in &f.genres {
             let gid = *genres.entry(g.clone()).or_insert_with(Uuid::now_v7);
-            links.push(movie_category::ActiveModel {
-                movie_id: Set(id),
+            links.push(title_category::ActiveModel {
+                title_id: Set(id),
                 category_id: Set(gid),
             });
         }
@@ -129,7 +183,7 @@ pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
             let pid = person_id(&c.name);
             credits.push(credit::ActiveModel {
                 id: Set(Uuid::now_v7()),
-                movie_id: Set(id),
+                title_id: Set(id),
                 person_id: Set(pid),
                 kind: Set("CAST".into()),
                 character: Set(Some(c.character.clone())),
@@ -142,7 +196,7 @@ pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
             let pid = person_id(&c.name);
             credits.push(credit::ActiveModel {
                 id: Set(Uuid::now_v7()),
-                movie_id: Set(id),
+                title_id: Set(id),
                 person_id: Set(pid),
                 kind: Set("CREW".into()),
                 character: Set(None),
@@ -166,21 +220,63 @@ pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
     let (n_movies, n_people, n_credits) = (movies.len(), new_people.len(), credits.len());
     // Batches small enough for SQLite's bound-parameter limit.
     for chunk in movies.chunks(40) {
-        movie::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+        title::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
     }
     for chunk in new_people.chunks(200) {
-        person::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+        person::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
     }
     for chunk in links.chunks(400) {
-        movie_category::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+        title_category::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
     }
     for chunk in credits.chunks(100) {
-        credit::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+        credit::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    let (n_seasons, n_episodes) = (seasons.len(), episodes.len());
+    for chunk in seasons.chunks(200) {
+        season::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    for chunk in episodes.chunks(200) {
+        episode::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    // A month of editorial picks: the best rated of the well-voted films.
+    let mut picks: Vec<(f64, Uuid)> = films
+        .iter()
+        .zip(&ids)
+        .filter(|((kind, f), _)| *kind == MOVIE && f.rating_count >= 1000)
+        .map(|((_, f), id)| (f.rating_average, *id))
+        .collect();
+    picks.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (rank, (_, title_id)) in picks.into_iter().take(FEATURED).enumerate() {
+        featured::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            title_id: Set(title_id),
+            rank: Set(rank as i32 + 1),
+            starts_at: Set(now - chrono::Duration::days(1)),
+            ends_at: Set(now + chrono::Duration::days(30)),
+        }
+        .insert(&txn)
+        .await?;
     }
     txn.commit().await?;
-    catalog.reindex().await.map_err(|e| anyhow::anyhow!(e.message))?;
+    catalog
+        .reindex()
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
     Ok(format!(
-        "content: {n_movies} movies, {} genres, {n_people} people, {n_credits} credits loaded",
+        "content: {n_movies} titles ({} series with {n_seasons} seasons and {n_episodes} episodes), {} genres, {n_people} people, {n_credits} credits loaded",
+        films.iter().filter(|(k, _)| *k != MOVIE).count(),
         genres.len()
     ))
 }

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use kit::auth::{require_role, require_viewer, viewer, RequestMeta, Role};
+use kit::graphql::PageInfo;
 use kit::Error;
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -212,12 +213,6 @@ impl From<Issued> for AuthPayload {
             user: i.user.into(),
         }
     }
-}
-
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    pub has_next_page: bool,
-    pub end_cursor: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -431,10 +426,11 @@ impl Query {
             })
             .collect();
         Ok(Some(UserConnection {
-            page_info: PageInfo {
+            page_info: PageInfo::new(
+                edges.iter().map(|e| e.cursor.as_str()),
+                after.is_some(),
                 has_next_page,
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
+            ),
             edges,
             total_count,
         }))
@@ -498,10 +494,11 @@ impl Query {
             })
             .collect();
         Ok(Some(AuditConnection {
-            page_info: PageInfo {
+            page_info: PageInfo::new(
+                edges.iter().map(|e| e.cursor.as_str()),
+                after.is_some(),
                 has_next_page,
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
+            ),
             edges,
             total_count,
         }))
