@@ -128,6 +128,20 @@ impl PageInfo {
     }
 }
 
+/// A subgraph schema's SDL as the router composes it (Federation v2 directives).
+pub fn federated_sdl<Q, M, S>(schema: &async_graphql::Schema<Q, M, S>) -> String
+where
+    Q: async_graphql::ObjectType + 'static,
+    M: async_graphql::ObjectType + 'static,
+    S: async_graphql::SubscriptionType + 'static,
+{
+    schema.sdl_with_options(
+        async_graphql::SDLExportOptions::new()
+            .federation()
+            .compose_directive(),
+    )
+}
+
 #[cfg(test)]
 mod page_info_tests {
     use super::PageInfo;

@@ -44,11 +44,12 @@ pub fn with_loaders(catalog: &Arc<Catalog>, request: Request) -> Request {
     let loaders = Loaders {
         catalog: catalog.clone(),
     };
-    request.data(DataLoader::with_cache(
-        loaders,
-        tokio::spawn,
-        HashMapCache::default(),
-    ))
+    // No waiting for more keys: list resolvers hand over whole pages at
+    // once (`prefetch`), and keys asked for in one poll pass still batch.
+    request.data(
+        DataLoader::with_cache(loaders, tokio::spawn, HashMapCache::default())
+            .delay(std::time::Duration::ZERO),
+    )
 }
 
 /// `models` as the answer of a `[Title]` field, nested lists prefetched.
@@ -102,14 +103,11 @@ async fn prefetch(
 }
 
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .finish()
-        .sdl_with_options(
-            async_graphql::SDLExportOptions::new()
-                .federation()
-                .compose_directive(),
-        )
+    kit::graphql::federated_sdl(
+        &Schema::build(Query, Mutation, EmptySubscription)
+            .enable_federation()
+            .finish(),
+    )
 }
 
 fn catalog<'a>(ctx: &Context<'a>) -> &'a Arc<Catalog> {

@@ -47,14 +47,11 @@ pub fn build(accounts: Arc<Accounts>) -> UsersSchema {
 
 /// The SDL the router composes (no runtime state needed).
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .finish()
-        .sdl_with_options(
-            async_graphql::SDLExportOptions::new()
-                .federation()
-                .compose_directive(),
-        )
+    kit::graphql::federated_sdl(
+        &Schema::build(Query, Mutation, EmptySubscription)
+            .enable_federation()
+            .finish(),
+    )
 }
 
 fn accounts<'a>(ctx: &Context<'a>) -> &'a Arc<Accounts> {
