@@ -110,3 +110,57 @@ async fn the_sixth_login_in_a_minute_gets_429_with_retry_after() {
         sys.stop().await;
     }
 }
+
+#[tokio::test]
+async fn two_routers_on_one_redis_share_the_sign_in_limit() {
+    for sys in System::all(false).await {
+        let (Some(url), "redis") = (
+            sys.stack.config.cache.url.clone(),
+            sys.stack.backends.cache.kind(),
+        ) else {
+            // The in-process cache belongs to one router: nothing to share.
+            sys.stop().await;
+            continue;
+        };
+        // A second router, as another process would run it: its own Redis
+        // connection on the same keys, in front of the same subgraphs.
+        let cache = kit::cache::Cache::redis(&url, sys.stack.backends.cache.prefix())
+            .await
+            .expect("Redis answers");
+        let source = router::SupergraphSource::Composed(sys.data_dir().join("supergraph.graphql"));
+        let app = router::app(sys.stack.config.clone(), source, &cache)
+            .await
+            .expect("the second router starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let second = format!("http://{}/graphql", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+
+        let login = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }";
+        let body = json!({"query": login, "variables": {"input": {"login": "nobody", "password": "wrong password 123456"}}});
+        let mut statuses = Vec::new();
+        for i in 0..6 {
+            // Alternate: first, second, first, ...
+            let url = if i % 2 == 0 {
+                sys.url("/graphql")
+            } else {
+                second.clone()
+            };
+            let r = sys.client().post(url).json(&body).send().await.unwrap();
+            statuses.push(r.status().as_u16());
+        }
+        assert_eq!(
+            statuses,
+            [200, 200, 200, 200, 200, 429],
+            "[{}] one budget for both routers",
+            sys.label
+        );
+        server.abort();
+        sys.stop().await;
+    }
+}

@@ -114,6 +114,11 @@ impl Cache {
         Self::new(Arc::new(InProcess::new(max_entries)), prefix)
     }
 
+    /// The key prefix of this handle.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub async fn redis(url: &url::Url, prefix: impl Into<String>) -> Result<Self, CacheError> {
         Ok(Self::new(Arc::new(Redis::connect(url).await?), prefix))
     }
