@@ -94,3 +94,44 @@ async fn a_disabled_breaker_keeps_calling() {
     let breakers = stack.engine.breakers().unwrap();
     assert_eq!(breakers.state("inventory"), State::Closed);
 }
+
+#[tokio::test]
+async fn an_open_breaker_half_opens_after_the_cooldown_and_closes_once_the_subgraph_is_back() {
+    let stack = Stack::start_with(|c| {
+        c.router.breaker.all.min_calls = 3;
+        c.router.breaker.all.failure_ratio = 0.5;
+        c.router.breaker.all.cooldown_secs = 1;
+        c.router.breaker.all.probes = 2;
+    })
+    .await;
+    let breakers = stack.engine.breakers().expect("breakers").clone();
+    stack.inventory.stop();
+    for _ in 0..3 {
+        let r = stack.query("{ movies { title inStock } }").await;
+        assert_eq!(r["errors"][0]["extensions"]["code"], "SUBGRAPH_UNAVAILABLE");
+    }
+    assert_eq!(breakers.state("inventory"), State::Open);
+    let ready = |stack: &Stack| {
+        let request = stack.client().get(stack.url("/health/ready")).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(ready(&stack).await, 503, "readiness shows the open breaker");
+
+    stack.inventory.restart().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(breakers.state("inventory"), State::HalfOpen);
+    for _ in 0..2 {
+        let r = stack.query("{ movies { title inStock } }").await;
+        assert!(
+            r.get("errors").is_none(),
+            "a probe reaches the subgraph: {r}"
+        );
+        assert_eq!(r["data"]["movies"][0]["inStock"], true, "{r}");
+    }
+    assert_eq!(
+        breakers.state("inventory"),
+        State::Closed,
+        "the probes closed it"
+    );
+    assert_eq!(ready(&stack).await, 200, "ready again");
+}

@@ -487,7 +487,8 @@ pub struct TestSubgraph {
     calls: Arc<AtomicUsize>,
     bodies: Arc<Mutex<Vec<serde_json::Value>>>,
     headers: Arc<Mutex<Vec<http::HeaderMap>>>,
-    task: tokio::task::JoinHandle<()>,
+    app: Router,
+    task: Mutex<tokio::task::JoinHandle<()>>,
 }
 
 impl TestSubgraph {
@@ -510,7 +511,15 @@ impl TestSubgraph {
         self.bodies.lock().unwrap().clear();
     }
     pub fn stop(&self) {
-        self.task.abort();
+        self.task.lock().unwrap().abort();
+    }
+    /// Serves again on the same address after `stop`.
+    pub async fn restart(&self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        let app = self.app.clone();
+        *self.task.lock().unwrap() = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
     }
 }
 
@@ -564,8 +573,9 @@ where
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
+    let served = app.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        axum::serve(listener, served).await.unwrap();
     });
     TestSubgraph {
         name,
@@ -574,7 +584,8 @@ where
         calls,
         bodies,
         headers,
-        task,
+        app,
+        task: Mutex::new(task),
     }
 }
 
