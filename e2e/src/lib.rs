@@ -32,15 +32,31 @@ impl System {
         // Tests poll; the API limit is not what they measure (the auth one stays 5/min).
         test.config.router.rate_limit.api.per_minute = 10_000;
         tweak(&mut test.config);
-        let config = Arc::new(test.config.clone());
         let specs = marquee::subgraphs();
-        let mut stack = marquee::start(config, &specs, seed)
-            .await
-            .unwrap_or_else(|e| panic!("[{}] the subgraphs start: {e:#}", test.label));
-        let addr = stack
-            .start_router_over_self(&specs)
-            .await
-            .unwrap_or_else(|e| panic!("[{}] the router starts: {e:#}", test.label));
+        // Ports come from `free_port`; a parallel test may take one before it
+        // is bound. Then start again on fresh ports.
+        let mut attempt = 0;
+        let (stack, addr) = loop {
+            attempt += 1;
+            let config = Arc::new(test.config.clone());
+            let started = match marquee::start(config, &specs, seed).await {
+                Ok(mut stack) => match stack.start_router_over_self(&specs).await {
+                    Ok(addr) => Ok((stack, addr)),
+                    Err(e) => {
+                        stack.stop().await;
+                        Err(e)
+                    }
+                },
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(up) => break up,
+                Err(e) if attempt < 5 && format!("{e:#}").contains("already in use") => {
+                    kit::testing::new_ports(&mut test.config);
+                }
+                Err(e) => panic!("[{}] the system starts: {e:#}", test.label),
+            }
+        };
         Self {
             label: test.label,
             stack,

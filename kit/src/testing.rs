@@ -301,19 +301,8 @@ impl TestSystem {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
-        let l = &mut config.listen;
-        l.host = std::net::Ipv4Addr::LOCALHOST.into();
-        for port in [
-            &mut l.router,
-            &mut l.users,
-            &mut l.content,
-            &mut l.social,
-            &mut l.moderation,
-            &mut l.media,
-            &mut l.monitoring,
-        ] {
-            *port = free_port();
-        }
+        config.listen.host = std::net::Ipv4Addr::LOCALHOST.into();
+        new_ports(&mut config);
         config.router.reload_interval_secs = 0;
         config.bus.ack_wait_secs = 2;
         config.bus.relay_interval_ms = 50;
@@ -370,6 +359,23 @@ impl TestSystem {
         let mut all = vec![Self::embedded()];
         all.extend(Self::services());
         all
+    }
+}
+
+/// Fresh free ports for every process of `config` (after a start lost a
+/// port to a parallel test between `free_port` and its bind).
+pub fn new_ports(config: &mut Config) {
+    let l = &mut config.listen;
+    for port in [
+        &mut l.router,
+        &mut l.users,
+        &mut l.content,
+        &mut l.social,
+        &mut l.moderation,
+        &mut l.media,
+        &mut l.monitoring,
+    ] {
+        *port = free_port();
     }
 }
 
