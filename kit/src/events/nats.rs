@@ -28,16 +28,28 @@ impl NatsBus {
             .await
             .map_err(|e| BusError::Connect(format!("cannot reach NATS at {url}: {e}")))?;
         let js = jetstream::new(client.clone());
-        js.get_or_create_stream(jetstream::stream::Config {
+        let stream = jetstream::stream::Config {
             name: config.stream.clone(),
             subjects: vec![format!("{}.>", config.subject_prefix)],
             max_age: Duration::from_secs(config.max_age_hours * 3600),
             num_replicas: config.replicas,
             duplicate_window: Duration::from_secs(config.duplicate_window_secs),
             ..Default::default()
-        })
-        .await
-        .map_err(|e| BusError::Connect(format!("stream {}: {e}", config.stream)))?;
+        };
+        // A server may refuse a stream for a moment (e.g. while another
+        // client's last stream of the account is being removed): try again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match js.get_or_create_stream(stream.clone()).await {
+                Ok(_) => break,
+                Err(e) if attempt < 4 => {
+                    tracing::warn!(stream = %config.stream, error = %e, attempt, "creating the stream failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                Err(e) => return Err(BusError::Connect(format!("stream {}: {e}", config.stream))),
+            }
+        }
         Ok(Self {
             client,
             js,

@@ -15,6 +15,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use kit::cache::Quota;
 use kit::{Error, Services};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
@@ -50,6 +51,9 @@ const STATUSES: [&str; 6] = [
     "ended",
     "canceled",
 ];
+
+/// Views one viewer may record per minute (each title still counts once an hour).
+pub const VIEWS_PER_MINUTE: u32 = 30;
 
 /// Cache tags: every catalog write bumps `CATALOG`; counted views bump `VIEWS`.
 const CATALOG: &str = "catalog";
@@ -967,7 +971,28 @@ impl Catalog {
     ) -> Result<bool, Error> {
         let m = self.get_title(title_id).await?;
         if m.deleted_at.is_some() {
-            return Err(Error::not_found("movie"));
+            return Err(Error::not_found("title"));
+        }
+        // Per viewer, on top of the router's per-client API limit: a burst of
+        // views from one viewer cannot push a title up the trending list.
+        let key = format!("views:{viewer}");
+        match self
+            .services
+            .cache
+            .gcra(&key, Quota::per_minute(VIEWS_PER_MINUTE))
+            .await
+        {
+            Ok(d) if !d.allowed => {
+                return Err(Error::new(
+                    kit::error::ErrorCode::RateLimited,
+                    format!(
+                        "too many views; try again in {} s",
+                        d.retry_after.as_secs().max(1)
+                    ),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "view limit unavailable; counting the view"),
         }
         let now = Utc::now();
         let txn = self.db().begin().await?;

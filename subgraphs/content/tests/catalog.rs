@@ -809,3 +809,31 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
         assert_eq!(not_movie.code.as_str(), "NOT_FOUND", "[{l}]");
     }
 }
+
+#[tokio::test]
+async fn one_viewer_cannot_flood_views() {
+    for (b, catalog) in catalogs(true).await {
+        let (all, _) = walk(&catalog, &movies(), MovieSort::TitleAsc).await;
+        let limit = content::catalog::VIEWS_PER_MINUTE as usize;
+        for m in &all[..limit] {
+            assert!(
+                catalog
+                    .record_view(m.id, "flood".into(), None)
+                    .await
+                    .unwrap(),
+                "[{}]",
+                b.label
+            );
+        }
+        let e = catalog
+            .record_view(all[limit].id, "flood".into(), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code.as_str(), "RATE_LIMITED", "[{}]", b.label);
+        // Others still count.
+        assert!(catalog
+            .record_view(all[limit].id, "calm".into(), None)
+            .await
+            .unwrap());
+    }
+}
