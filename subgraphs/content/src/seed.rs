@@ -76,8 +76,9 @@ fn genre_name(slug: &str) -> String {
         .join(" ")
 }
 
-/// How many films the demo features.
+/// How many films and series the demo features.
 pub const FEATURED: usize = 8;
+pub const FEATURED_SERIES: usize = 4;
 
 pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
     let db = &catalog.services.db;
@@ -250,18 +251,35 @@ pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
             .exec(&txn)
             .await?;
     }
-    // A month of editorial picks: the best rated of the well-voted films.
-    let mut picks: Vec<(f64, Uuid)> = films
-        .iter()
-        .zip(&ids)
-        .filter(|((kind, f), _)| *kind == MOVIE && f.rating_count >= 1000)
-        .map(|((_, f), id)| (f.rating_average, *id))
-        .collect();
-    picks.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (rank, (_, title_id)) in picks.into_iter().take(FEATURED).enumerate() {
+    // A month of editorial picks: the best rated of the well-voted films and
+    // series, interleaved.
+    let best = |want: &str, n: usize| {
+        let mut picks: Vec<(f64, Uuid)> = films
+            .iter()
+            .zip(&ids)
+            .filter(|((kind, f), _)| *kind == want && f.rating_count >= 1000)
+            .map(|((_, f), id)| (f.rating_average, *id))
+            .collect();
+        picks.sort_by(|a, b| b.0.total_cmp(&a.0));
+        picks
+            .into_iter()
+            .take(n)
+            .map(|(_, id)| id)
+            .collect::<Vec<_>>()
+    };
+    let (films_picked, series_picked) = (
+        best(MOVIE, FEATURED),
+        best(crate::catalog::SERIES, FEATURED_SERIES),
+    );
+    let mut picks: Vec<&Uuid> = Vec::new();
+    for i in 0..FEATURED.max(FEATURED_SERIES) {
+        picks.extend(films_picked.get(i));
+        picks.extend(series_picked.get(i));
+    }
+    for (rank, title_id) in picks.into_iter().enumerate() {
         featured::ActiveModel {
             id: Set(Uuid::now_v7()),
-            title_id: Set(title_id),
+            title_id: Set(*title_id),
             rank: Set(rank as i32 + 1),
             starts_at: Set(now - chrono::Duration::days(1)),
             ends_at: Set(now + chrono::Duration::days(30)),
