@@ -57,10 +57,12 @@ run() {
 : > results/runs.jsonl
 run marquee env BENCH_POLICIES=on "$bin/bench_router" supergraph.yaml "127.0.0.1:$PORT"
 run marquee-no-policies env BENCH_POLICIES=off "$bin/bench_router" supergraph.yaml "127.0.0.1:$PORT"
-if command -v hive-router >/dev/null; then
+# `cargo install hive-router` names the binary hive_router in some releases.
+hive=$(command -v hive-router || command -v hive_router || true)
+if [ -n "$hive" ]; then
   printf 'supergraph:\n  source: file\n  path: %s\nhttp:\n  host: 127.0.0.1\n  port: %s\n' \
     "$(pwd)/results/supergraph.graphql" "$PORT" > results/hive-router.config.yaml
-  run hive-router env ROUTER_CONFIG_FILE_PATH="$(pwd)/results/hive-router.config.yaml" hive-router
+  run hive-router env ROUTER_CONFIG_FILE_PATH="$(pwd)/results/hive-router.config.yaml" "$hive"
 else
   echo "hive-router not on PATH: skipped (cargo install hive-router --features graphiql)" >&2
 fi
