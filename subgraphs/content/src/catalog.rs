@@ -767,10 +767,8 @@ impl Catalog {
             json!({ "titleId": saved.id, "kind": kind, "title": saved.title }),
         )
         .await?;
-        txn.commit().await?;
-        self.services.relay.waker().notify_one();
+        self.committed(txn, CATALOG).await?;
         self.reindex_one(saved.id).await?;
-        self.bump().await;
         Ok(saved)
     }
 
@@ -797,13 +795,15 @@ impl Catalog {
     }
 
     /// Soft-deletes (`deleted`) or restores a movie.
+    /// Soft-deletes (or restores) the title `id` of `kind`.
     pub async fn set_deleted(
         &self,
+        kind: &str,
         id: Uuid,
         deleted: bool,
         actor: &str,
     ) -> Result<title::Model, Error> {
-        let m = self.get_title(id).await?;
+        let m = self.get_of_kind(kind, id).await?;
         let txn = self.db().begin().await?;
         let mut a: title::ActiveModel = m.into();
         a.deleted_at = Set(deleted.then(Utc::now));
@@ -821,10 +821,8 @@ impl Catalog {
             json!({ "titleId": id, "kind": "MOVIE", "restored": !deleted }),
         )
         .await?;
-        txn.commit().await?;
-        self.services.relay.waker().notify_one();
+        self.committed(txn, CATALOG).await?;
         self.reindex_one(id).await?;
-        self.bump().await;
         Ok(m)
     }
 
@@ -866,9 +864,7 @@ impl Catalog {
             json!({ "titleId": title_id, "from": from, "until": until, "rank": rank }),
         )
         .await?;
-        txn.commit().await?;
-        self.services.relay.waker().notify_one();
-        self.bump().await;
+        self.committed(txn, CATALOG).await?;
         Ok(row)
     }
 
@@ -885,8 +881,7 @@ impl Catalog {
             json!({ "removed": id }),
         )
         .await?;
-        txn.commit().await?;
-        self.bump().await;
+        self.committed(txn, CATALOG).await?;
         Ok(true)
     }
 
@@ -1040,9 +1035,7 @@ impl Catalog {
             json!({ "titleId": title_id, "kind": "MOVIE" }),
         )
         .await?;
-        txn.commit().await?;
-        self.services.relay.waker().notify_one();
-        self.bump_tag(VIEWS).await;
+        self.committed(txn, VIEWS).await?;
         Ok(true)
     }
 
@@ -1297,10 +1290,12 @@ impl Catalog {
         .await
     }
 
-    async fn committed(&self, txn: sea_orm::DatabaseTransaction) -> Result<(), Error> {
+    /// Commits a write: its outbox events go out at once and cached
+    /// answers versioned by `tag` are orphaned.
+    async fn committed(&self, txn: sea_orm::DatabaseTransaction, tag: &str) -> Result<(), Error> {
         txn.commit().await?;
         self.services.relay.waker().notify_one();
-        self.bump().await;
+        self.bump_tag(tag).await;
         Ok(())
     }
 
@@ -1375,7 +1370,7 @@ impl Catalog {
             .map_err(|e| taken(e, "a season"))?,
         };
         self.series_changed(&txn, series.id, actor).await?;
-        self.committed(txn).await?;
+        self.committed(txn, CATALOG).await?;
         Ok(saved)
     }
 
@@ -1392,7 +1387,7 @@ impl Catalog {
             .await?;
         season::Entity::delete_by_id(id).exec(&txn).await?;
         self.series_changed(&txn, s.series_id, actor).await?;
-        self.committed(txn).await?;
+        self.committed(txn, CATALOG).await?;
         Ok(true)
     }
 
@@ -1479,7 +1474,7 @@ impl Catalog {
             .map_err(|e| taken(e, "an episode"))?,
         };
         self.series_changed(&txn, season.series_id, actor).await?;
-        self.committed(txn).await?;
+        self.committed(txn, CATALOG).await?;
         Ok(saved)
     }
 
@@ -1491,7 +1486,7 @@ impl Catalog {
         let txn = self.db().begin().await?;
         episode::Entity::delete_by_id(id).exec(&txn).await?;
         self.series_changed(&txn, e.series_id, actor).await?;
-        self.committed(txn).await?;
+        self.committed(txn, CATALOG).await?;
         Ok(true)
     }
 }

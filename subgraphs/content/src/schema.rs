@@ -1403,16 +1403,18 @@ impl Mutation {
     async fn delete_series(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Series> {
         let actor = admin(ctx)?;
         let id = parse_id("id", &id)?;
-        catalog(ctx).get_of_kind(SERIES, id).await?;
-        Ok(Series(catalog(ctx).set_deleted(id, true, actor).await?))
+        Ok(Series(
+            catalog(ctx).set_deleted(SERIES, id, true, actor).await?,
+        ))
     }
 
     #[graphql(requires_scopes = "admin")]
     async fn restore_series(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Series> {
         let actor = admin(ctx)?;
         let id = parse_id("id", &id)?;
-        catalog(ctx).get_of_kind(SERIES, id).await?;
-        Ok(Series(catalog(ctx).set_deleted(id, false, actor).await?))
+        Ok(Series(
+            catalog(ctx).set_deleted(SERIES, id, false, actor).await?,
+        ))
     }
 
     #[graphql(requires_scopes = "admin")]
@@ -1515,16 +1517,18 @@ impl Mutation {
     async fn delete_movie(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Movie> {
         let actor = admin(ctx)?;
         let id = parse_id("id", &id)?;
-        catalog(ctx).get_of_kind(MOVIE, id).await?;
-        Ok(Movie(catalog(ctx).set_deleted(id, true, actor).await?))
+        Ok(Movie(
+            catalog(ctx).set_deleted(MOVIE, id, true, actor).await?,
+        ))
     }
 
     #[graphql(requires_scopes = "admin")]
     async fn restore_movie(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Movie> {
         let actor = admin(ctx)?;
         let id = parse_id("id", &id)?;
-        catalog(ctx).get_of_kind(MOVIE, id).await?;
-        Ok(Movie(catalog(ctx).set_deleted(id, false, actor).await?))
+        Ok(Movie(
+            catalog(ctx).set_deleted(MOVIE, id, false, actor).await?,
+        ))
     }
 
     #[graphql(requires_scopes = "admin")]

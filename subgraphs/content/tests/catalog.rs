@@ -450,14 +450,20 @@ async fn featured_windows_open_and_close_by_rank() {
             b.label
         );
         // Writes invalidate the cached answer at once.
-        catalog.set_deleted(ids[4], true, "test").await.unwrap();
+        catalog
+            .set_deleted(MOVIE, ids[4], true, "test")
+            .await
+            .unwrap();
         assert_eq!(
             titles(catalog.featured_now(None, 10).await.unwrap()),
             ["First", "Second"],
             "[{}]",
             b.label
         );
-        catalog.set_deleted(ids[4], false, "test").await.unwrap();
+        catalog
+            .set_deleted(MOVIE, ids[4], false, "test")
+            .await
+            .unwrap();
         catalog.remove_featured(slot.id, "test").await.unwrap();
         assert_eq!(
             titles(catalog.featured_now(None, 1).await.unwrap()),
@@ -561,7 +567,10 @@ async fn search_is_typo_tolerant_and_updates_with_writes() {
             "[{}]",
             b.label
         );
-        catalog.set_deleted(m.id, true, "test").await.unwrap();
+        catalog
+            .set_deleted(MOVIE, m.id, true, "test")
+            .await
+            .unwrap();
         let gone = catalog
             .index
             .search("zebra parade", &movies().doc_filter())
@@ -788,7 +797,10 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
             .await
             .unwrap_err();
         assert_eq!(ep.field.as_deref(), Some("input.runtime"), "[{l}]");
-        catalog.set_deleted(show.id, true, "test").await.unwrap();
+        catalog
+            .set_deleted(content::catalog::SERIES, show.id, true, "test")
+            .await
+            .unwrap();
         let gone = catalog
             .save_episode(
                 Some(season.id),
