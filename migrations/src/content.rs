@@ -12,7 +12,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(kit::events::outbox::Migration), Box::new(Initial)]
+        vec![
+            Box::new(kit::events::outbox::Migration),
+            Box::new(Initial),
+            Box::new(RatingsFromSocial),
+        ]
     }
 }
 
@@ -345,6 +349,62 @@ impl MigrationTrait for Initial {
             "titles",
         ] {
             m.drop_table(Table::drop().table(a(t)).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Ratings made in the social subgraph join the catalog's own figures (the
+/// demo catalog's vote counts): `rating_base_*` are the figures from
+/// elsewhere, `rating_version` the newest social aggregate applied.
+struct RatingsFromSocial;
+
+impl MigrationName for RatingsFromSocial {
+    fn name(&self) -> &str {
+        "m20261125_000004_content_social_ratings"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RatingsFromSocial {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for col in [
+            ColumnDef::new(a("rating_base_sum"))
+                .double()
+                .not_null()
+                .default(0.0)
+                .to_owned(),
+            ColumnDef::new(a("rating_base_count"))
+                .big_integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
+            ColumnDef::new(a("rating_version"))
+                .big_integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
+        ] {
+            let mut col = col;
+            m.alter_table(Table::alter().table(a("titles")).add_column(&mut col).to_owned())
+                .await?;
+        }
+        // What the catalog holds so far came from elsewhere.
+        let update = Query::update()
+            .table(a("titles"))
+            .value(
+                a("rating_base_sum"),
+                Expr::col(a("rating_average")).mul(Expr::col(a("rating_count"))),
+            )
+            .value(a("rating_base_count"), Expr::col(a("rating_count")))
+            .to_owned();
+        m.exec_stmt(update).await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for col in ["rating_base_sum", "rating_base_count", "rating_version"] {
+            m.alter_table(Table::alter().table(a("titles")).drop_column(a(col)).to_owned())
                 .await?;
         }
         Ok(())

@@ -511,6 +511,47 @@ impl Catalog {
         self.bump_tag(CATALOG).await;
     }
 
+    /// Drops every cached catalog answer (after a consumed event changed titles).
+    pub async fn invalidate(&self) {
+        self.bump().await;
+    }
+
+    /// Joins the social subgraph's rating aggregate for `title` (version
+    /// `version`) with the title's own figures; an older or repeated
+    /// aggregate changes nothing. Returns whether the title changed.
+    pub async fn apply_social_rating<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        title_id: Uuid,
+        social_sum: i64,
+        social_count: i64,
+        version: i64,
+    ) -> Result<bool, Error> {
+        let Some(t) = title::Entity::find_by_id(title_id).one(conn).await? else {
+            // Ratings of a title the catalog does not have: nothing to show them on.
+            return Ok(false);
+        };
+        if t.rating_version >= version {
+            return Ok(false);
+        }
+        let count = t.rating_base_count + social_count.max(0);
+        let average = if count > 0 {
+            (t.rating_base_sum + social_sum.max(0) as f64) / count as f64
+        } else {
+            0.0
+        };
+        let changed = title::Entity::update_many()
+            .col_expr(title::Column::RatingAverage, Expr::value(average))
+            .col_expr(title::Column::RatingCount, Expr::value(count))
+            .col_expr(title::Column::RatingVersion, Expr::value(version))
+            .filter(title::Column::Id.eq(title_id))
+            .filter(title::Column::RatingVersion.lt(version))
+            .exec(conn)
+            .await?
+            .rows_affected;
+        Ok(changed > 0)
+    }
+
     async fn bump_tag(&self, tag: &str) {
         if let Err(e) = self.services.cache.bump_tag(tag).await {
             tracing::warn!(error = %e, tag, "cannot invalidate the catalog cache");
@@ -730,6 +771,9 @@ impl Catalog {
                     status: Set(status),
                     rating_average: Set(0.0),
                     rating_count: Set(0),
+                    rating_base_sum: Set(0.0),
+                    rating_base_count: Set(0),
+                    rating_version: Set(0),
                     popularity: Set(0.0),
                     trend_day: Set(0.0),
                     trend_week: Set(0.0),

@@ -10,6 +10,8 @@ pub mod search;
 pub mod seed;
 
 use axum::Router;
+use kit::events::{run_consumer, ConsumerOptions, Event, Handler};
+use sea_orm::DatabaseTransaction;
 use kit::services::{migrate_with, BoxFuture};
 use kit::{Services, SubgraphSpec};
 
@@ -34,10 +36,60 @@ pub async fn open(services: &Services) -> anyhow::Result<std::sync::Arc<catalog:
     Ok(catalog)
 }
 
+/// Applies `social.rating_changed`: the title's figures become its own
+/// (`rating_base_*`) joined with the social subgraph's aggregate, unless a
+/// newer aggregate was applied already (redeliveries and reordering change
+/// nothing).
+pub struct SocialRatings(pub std::sync::Arc<catalog::Catalog>);
+
+#[async_trait::async_trait]
+impl Handler for SocialRatings {
+    async fn handle(&self, event: &Event, txn: &DatabaseTransaction) -> anyhow::Result<()> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Aggregate {
+            title_id: uuid::Uuid,
+            rating_sum: i64,
+            rating_count: i64,
+            version: i64,
+        }
+        let a: Aggregate = serde_json::from_value(event.payload.clone())?;
+        let applied = self
+            .0
+            .apply_social_rating(txn, a.title_id, a.rating_sum, a.rating_count, a.version)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        if applied {
+            self.0.invalidate().await;
+        }
+        Ok(())
+    }
+}
+
+/// Starts the durable consumer of the social subgraph's rating events.
+pub fn spawn_consumers(catalog: &std::sync::Arc<catalog::Catalog>) {
+    let s = &catalog.services;
+    let prefix = s.config.bus.subject_prefix.clone();
+    let options = ConsumerOptions {
+        name: "content-ratings".into(),
+        filters: vec![format!("{prefix}.social.rating_changed")],
+        subject_prefix: prefix,
+        max_deliver: s.config.bus.max_deliver.max(1) as u64,
+    };
+    s.tasks.spawn(run_consumer(
+        s.bus.clone(),
+        s.db.clone(),
+        options,
+        std::sync::Arc::new(SocialRatings(catalog.clone())),
+        s.shutdown.clone(),
+    ));
+}
+
 fn start(services: Services) -> BoxFuture<'static, anyhow::Result<Router>> {
     Box::pin(async move {
         let catalog = open(&services).await?;
         services.spawn_relay();
+        spawn_consumers(&catalog);
         let schema = schema::build(catalog.clone());
         let per_request: kit::graphql::PerRequest =
             std::sync::Arc::new(move |r| schema::with_loaders(&catalog, r));

@@ -23,6 +23,11 @@ pub mod title {
         pub status: String,
         pub rating_average: f64,
         pub rating_count: i64,
+        /// Figures from outside the social subgraph (the demo catalog's votes).
+        pub rating_base_sum: f64,
+        pub rating_base_count: i64,
+        /// The newest `social.rating_changed` aggregate applied.
+        pub rating_version: i64,
         pub popularity: f64,
         pub trend_day: f64,
         pub trend_week: f64,

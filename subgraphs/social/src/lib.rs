@@ -1,0 +1,105 @@
+//! The social subgraph (port 3004, schema `social`): posts and reshares,
+//! threaded comments, likes, follows and blocks, ratings and reviews,
+//! watchlists and watch history, the feed, grouped notifications and chat.
+//!
+//! It keeps a copy of each account's username (for `@mentions` and
+//! notification summaries) from the users subgraph's events, forgets a
+//! deleted account's activity on `users.user_deleted`, and publishes
+//! `social.*` events through its outbox (`rating_changed` carries the title's
+//! new aggregate and a version, which the content subgraph applies).
+
+pub mod model;
+pub mod schema;
+pub mod store;
+pub mod text;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use kit::events::{run_consumer, ConsumerOptions, Event, Handler};
+use kit::services::{migrate_with, BoxFuture};
+use kit::{Services, SubgraphSpec};
+use sea_orm::DatabaseTransaction;
+use uuid::Uuid;
+
+use store::Social;
+
+pub fn spec() -> SubgraphSpec {
+    SubgraphSpec {
+        name: "social",
+        migrate: migrate_with::<migrations::social::Migrator>,
+        start,
+        sdl: schema::sdl,
+        seed: None,
+    }
+}
+
+/// The events of the users subgraph this one follows.
+pub const USER_EVENTS: [&str; 3] = ["user_registered", "user_updated", "user_deleted"];
+
+/// Applies the users subgraph's events to the social graph.
+pub struct UserEvents(pub Arc<Social>);
+
+#[async_trait]
+impl Handler for UserEvents {
+    async fn handle(&self, event: &Event, txn: &DatabaseTransaction) -> anyhow::Result<()> {
+        let user = event
+            .payload
+            .get("userId")
+            .and_then(|v| v.as_str())
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or_else(|| anyhow::anyhow!("{} without a userId", event.event_type))?;
+        let username = event.payload.get("username").and_then(|v| v.as_str());
+        let done = match event.event_type.as_str() {
+            "users.user_registered" => self.0.upsert_profile(txn, user, username).await,
+            "users.user_updated" if username.is_some() => {
+                self.0.upsert_profile(txn, user, username).await
+            }
+            "users.user_deleted" => self.0.forget_user(txn, user).await,
+            _ => Ok(()),
+        };
+        done.map_err(|e| match e.cause() {
+            Some(c) => anyhow::anyhow!("{}: {c:#}", e.message),
+            None => anyhow::anyhow!("{}", e.message),
+        })
+    }
+}
+
+/// Starts the durable consumer of the users subgraph's events.
+pub fn spawn_consumers(social: &Arc<Social>) {
+    let s = &social.services;
+    let prefix = s.config.bus.subject_prefix.clone();
+    let options = ConsumerOptions {
+        name: "social-users".into(),
+        filters: USER_EVENTS
+            .iter()
+            .map(|e| format!("{prefix}.users.{e}"))
+            .collect(),
+        subject_prefix: prefix,
+        max_deliver: s.config.bus.max_deliver.max(1) as u64,
+    };
+    s.tasks.spawn(run_consumer(
+        s.bus.clone(),
+        s.db.clone(),
+        options,
+        Arc::new(UserEvents(social.clone())),
+        s.shutdown.clone(),
+    ));
+}
+
+fn start(services: Services) -> BoxFuture<'static, anyhow::Result<Router>> {
+    Box::pin(async move {
+        let social = Social::new(services.clone());
+        services.spawn_relay();
+        spawn_consumers(&social);
+        let schema = schema::build(social.clone());
+        let per_request: kit::graphql::PerRequest =
+            Arc::new(move |r| schema::with_loaders(&social, r));
+        Ok(services.finish(kit::graphql::routes_with(
+            schema,
+            services.verifier.clone(),
+            Some(per_request),
+        )))
+    })
+}
