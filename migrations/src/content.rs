@@ -387,8 +387,13 @@ impl MigrationTrait for RatingsFromSocial {
                 .to_owned(),
         ] {
             let mut col = col;
-            m.alter_table(Table::alter().table(a("titles")).add_column(&mut col).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(a("titles"))
+                    .add_column(&mut col)
+                    .to_owned(),
+            )
+            .await?;
         }
         // What the catalog holds so far came from elsewhere.
         let update = Query::update()
@@ -404,8 +409,13 @@ impl MigrationTrait for RatingsFromSocial {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for col in ["rating_base_sum", "rating_base_count", "rating_version"] {
-            m.alter_table(Table::alter().table(a("titles")).drop_column(a(col)).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(a("titles"))
+                    .drop_column(a(col))
+                    .to_owned(),
+            )
+            .await?;
         }
         Ok(())
     }

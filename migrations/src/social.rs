@@ -274,25 +274,80 @@ fn tables() -> Vec<(&'static str, Vec<ColumnDef>, &'static [&'static str])> {
 }
 
 const INDEXES: &[(&str, &str, &[&str], bool)] = &[
-    ("follows", "follows_followee", &["followee_id", "seq"], false),
-    ("follows", "follows_follower", &["follower_id", "seq"], false),
-    ("blocks", "blocks_blocked", &["blocked_id", "blocker_id"], false),
+    (
+        "follows",
+        "follows_followee",
+        &["followee_id", "seq"],
+        false,
+    ),
+    (
+        "follows",
+        "follows_follower",
+        &["follower_id", "seq"],
+        false,
+    ),
+    (
+        "blocks",
+        "blocks_blocked",
+        &["blocked_id", "blocker_id"],
+        false,
+    ),
     ("posts", "posts_author", &["author_id", "id"], false),
     ("posts", "posts_reshare", &["reshare_of"], false),
-    ("comments", "comments_post", &["post_id", "parent_id", "id"], false),
-    ("comments", "comments_review", &["review_id", "parent_id", "id"], false),
+    (
+        "comments",
+        "comments_post",
+        &["post_id", "parent_id", "id"],
+        false,
+    ),
+    (
+        "comments",
+        "comments_review",
+        &["review_id", "parent_id", "id"],
+        false,
+    ),
     ("comments", "comments_parent", &["parent_id", "id"], false),
     ("likes", "likes_target", &["target_id", "user_id"], false),
     ("ratings", "ratings_title", &["title_id", "score"], false),
-    ("reviews", "reviews_author_title", &["author_id", "title_id"], true),
+    (
+        "reviews",
+        "reviews_author_title",
+        &["author_id", "title_id"],
+        true,
+    ),
     ("reviews", "reviews_title", &["title_id", "id"], false),
     ("watchlist", "watchlist_user", &["user_id", "seq"], false),
-    ("watch_history", "watch_history_user", &["user_id", "id"], false),
-    ("notifications", "notifications_user", &["user_id", "seq"], false),
-    ("notifications", "notifications_group", &["user_id", "group_key"], false),
+    (
+        "watch_history",
+        "watch_history_user",
+        &["user_id", "id"],
+        false,
+    ),
+    (
+        "notifications",
+        "notifications_user",
+        &["user_id", "seq"],
+        false,
+    ),
+    (
+        "notifications",
+        "notifications_group",
+        &["user_id", "group_key"],
+        false,
+    ),
     ("chat_rooms", "chat_rooms_activity", &["activity"], false),
-    ("chat_members", "chat_members_user", &["user_id", "room_id"], false),
-    ("chat_messages", "chat_messages_room", &["room_id", "id"], false),
+    (
+        "chat_members",
+        "chat_members_user",
+        &["user_id", "room_id"],
+        false,
+    ),
+    (
+        "chat_messages",
+        "chat_messages_room",
+        &["room_id", "id"],
+        false,
+    ),
 ];
 
 #[async_trait::async_trait]

@@ -11,9 +11,9 @@ pub mod seed;
 
 use axum::Router;
 use kit::events::{run_consumer, ConsumerOptions, Event, Handler};
-use sea_orm::DatabaseTransaction;
 use kit::services::{migrate_with, BoxFuture};
 use kit::{Services, SubgraphSpec};
+use sea_orm::DatabaseTransaction;
 
 pub fn spec() -> SubgraphSpec {
     SubgraphSpec {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{
-    Context, EmptySubscription, Enum, InputObject, Object, OutputType, Request,
-    Schema, SimpleObject, ID,
+    Context, EmptySubscription, Enum, InputObject, Object, OutputType, Request, Schema,
+    SimpleObject, ID,
 };
 use chrono::{DateTime, Utc};
 use kit::auth::{require_viewer, viewer, Claims};
@@ -318,7 +318,11 @@ impl Loader<FollowCount> for Loaders {
     async fn load(&self, keys: &[FollowCount]) -> LoadResult<FollowCount, i64> {
         let mut out: HashMap<FollowCount, i64> = keys.iter().map(|k| (*k, 0)).collect();
         for followers in [true, false] {
-            let ids: Vec<Uuid> = keys.iter().filter(|k| k.1 == followers).map(|k| k.0).collect();
+            let ids: Vec<Uuid> = keys
+                .iter()
+                .filter(|k| k.1 == followers)
+                .map(|k| k.0)
+                .collect();
             if ids.is_empty() {
                 continue;
             }
@@ -429,7 +433,9 @@ impl Loader<Histogram> for Loaders {
             .map(|k| {
                 (
                     *k,
-                    (1..=10).map(|score| RatingBucket { score, count: 0 }).collect(),
+                    (1..=10)
+                        .map(|score| RatingBucket { score, count: 0 })
+                        .collect(),
                 )
             })
             .collect();
@@ -471,9 +477,16 @@ impl Loader<ActorsOf> for Loaders {
             }
             for id in ids {
                 let mut list = by.remove(&id).unwrap_or_default();
-                list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.actor_id.cmp(&b.actor_id)));
+                list.sort_by(|a, b| {
+                    b.created_at
+                        .cmp(&a.created_at)
+                        .then(a.actor_id.cmp(&b.actor_id))
+                });
                 list.truncate(n as usize);
-                out.insert(ActorsOf(id, n), list.into_iter().map(|a| a.actor_id).collect());
+                out.insert(
+                    ActorsOf(id, n),
+                    list.into_iter().map(|a| a.actor_id).collect(),
+                );
             }
         }
         Ok(out)
@@ -532,8 +545,14 @@ impl Loader<Unread> for Loaders {
         let (m, cm) = (Alias::new("m"), Alias::new("cm"));
         for (user, rooms) in by_user {
             let stmt = Sql::select()
-                .expr_as(Expr::col((m.clone(), Alias::new("room_id"))), Alias::new("room_id"))
-                .expr_as(Expr::col((m.clone(), Alias::new("id"))).count(), Alias::new("n"))
+                .expr_as(
+                    Expr::col((m.clone(), Alias::new("room_id"))),
+                    Alias::new("room_id"),
+                )
+                .expr_as(
+                    Expr::col((m.clone(), Alias::new("id"))).count(),
+                    Alias::new("n"),
+                )
                 .from_as(chat_message::Entity, m.clone())
                 .inner_join(
                     sea_orm::sea_query::TableRef::TableAlias(
@@ -727,7 +746,11 @@ impl User {
         let s = social(ctx);
         s.require_lists(viewer(ctx), self.id).await?;
         let p = s
-            .user_posts(self.id, page_size(first)?, store::cursor("after", after.as_deref())?)
+            .user_posts(
+                self.id,
+                page_size(first)?,
+                store::cursor("after", after.as_deref())?,
+            )
             .await?;
         Ok(Some(Connection::from_page(p, after.is_some(), Post)))
     }
@@ -750,7 +773,11 @@ impl User {
         let s = social(ctx);
         s.require_lists(viewer(ctx), self.id).await?;
         let p = s
-            .user_ratings(self.id, page_size(first)?, store::cursor("after", after.as_deref())?)
+            .user_ratings(
+                self.id,
+                page_size(first)?,
+                store::cursor("after", after.as_deref())?,
+            )
             .await?;
         Ok(Some(Connection::from_page(p, after.is_some(), Rating)))
     }
@@ -774,11 +801,17 @@ impl User {
                 store::cursor("after", after.as_deref())?,
             )
             .await?;
-        Ok(Some(Connection::from_page(p, after.is_some(), |f| FollowNode {
-            user: User {
-                id: if followers { f.follower_id } else { f.followee_id },
-            },
-            followed_at: f.created_at,
+        Ok(Some(Connection::from_page(p, after.is_some(), |f| {
+            FollowNode {
+                user: User {
+                    id: if followers {
+                        f.follower_id
+                    } else {
+                        f.followee_id
+                    },
+                },
+                followed_at: f.created_at,
+            }
         })))
     }
 }
@@ -792,7 +825,11 @@ async fn watchlist_of(
     let s = social(ctx);
     s.require_lists(viewer(ctx), user).await?;
     let p = s
-        .watchlist(user, page_size(first)?, store::cursor("after", after.as_deref())?)
+        .watchlist(
+            user,
+            page_size(first)?,
+            store::cursor("after", after.as_deref())?,
+        )
         .await?;
     Ok(Connection::from_page(p, after.is_some(), WatchlistEntry))
 }
@@ -820,9 +857,15 @@ async fn title_reviews(
             .load_one(ReviewsOf(title, n))
             .await?
             .unwrap_or_default();
-        return Ok(Connection::from_page(id_page(rows, more, |r| r.id), false, Review));
+        return Ok(Connection::from_page(
+            id_page(rows, more, |r| r.id),
+            false,
+            Review,
+        ));
     }
-    let p = social(ctx).reviews(title, sort, n, after.as_deref()).await?;
+    let p = social(ctx)
+        .reviews(title, sort, n, after.as_deref())
+        .await?;
     Ok(Connection::from_page(p, after.is_some(), Review))
 }
 
@@ -894,8 +937,14 @@ macro_rules! title_entity {
     };
 }
 
-title_entity!(Movie, "A movie of the content subgraph, with its reviews and ratings.");
-title_entity!(Series, "A series of the content subgraph, with its reviews and ratings.");
+title_entity!(
+    Movie,
+    "A movie of the content subgraph, with its reviews and ratings."
+);
+title_entity!(
+    Series,
+    "A series of the content subgraph, with its reviews and ratings."
+);
 
 #[derive(SimpleObject, Clone, Default)]
 pub struct RatingBucket {
@@ -993,7 +1042,11 @@ async fn thread(
                 .load_one(Thread(on, n))
                 .await?
                 .unwrap_or_default();
-            Ok(Connection::from_page(id_page(rows, more, |c| c.id), false, Comment))
+            Ok(Connection::from_page(
+                id_page(rows, more, |c| c.id),
+                false,
+                Comment,
+            ))
         }
         Some(a) => {
             let parent = matches!(on, Target::Comment(_)).then(|| on.id());
@@ -1221,7 +1274,11 @@ impl Notification {
         }
     }
     /// The latest actors, newest first (3 unless `first` says otherwise).
-    async fn actors(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<User>> {
+    async fn actors(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<User>> {
         let n = first.map(|f| f.clamp(1, 10) as u64).unwrap_or(3);
         Ok(loader(ctx)
             .load_one(ActorsOf(self.0.id, n))
@@ -1257,7 +1314,9 @@ impl Notification {
         let kind = NotificationKind::parse(&self.0.kind);
         if !matches!(
             kind,
-            NotificationKind::PostLiked | NotificationKind::PostCommented | NotificationKind::PostReshared
+            NotificationKind::PostLiked
+                | NotificationKind::PostCommented
+                | NotificationKind::PostReshared
         ) {
             return Ok(None);
         }
@@ -1272,7 +1331,10 @@ impl Notification {
     }
     async fn review(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Review>> {
         let kind = NotificationKind::parse(&self.0.kind);
-        if !matches!(kind, NotificationKind::ReviewLiked | NotificationKind::ReviewCommented) {
+        if !matches!(
+            kind,
+            NotificationKind::ReviewLiked | NotificationKind::ReviewCommented
+        ) {
             return Ok(None);
         }
         let Some(id) = self.0.target_id else {
@@ -1463,7 +1525,11 @@ impl Query {
     ) -> async_graphql::Result<Conn<Post>> {
         let me = signed_in(ctx)?;
         let p = social(ctx)
-            .feed(me, page_size(first)?, store::cursor("after", after.as_deref())?)
+            .feed(
+                me,
+                page_size(first)?,
+                store::cursor("after", after.as_deref())?,
+            )
             .await?;
         Ok(Connection::from_page(p, after.is_some(), Post))
     }
@@ -1479,7 +1545,11 @@ impl Query {
         let s = social(ctx);
         s.require_lists(viewer(ctx), user).await?;
         let p = s
-            .user_posts(user, page_size(first)?, store::cursor("after", after.as_deref())?)
+            .user_posts(
+                user,
+                page_size(first)?,
+                store::cursor("after", after.as_deref())?,
+            )
             .await?;
         Ok(Connection::from_page(p, after.is_some(), Post))
     }
@@ -1550,7 +1620,11 @@ impl Query {
         let s = social(ctx);
         s.require_lists(viewer(ctx), user).await?;
         let p = s
-            .watch_history(user, page_size(first)?, store::cursor("after", after.as_deref())?)
+            .watch_history(
+                user,
+                page_size(first)?,
+                store::cursor("after", after.as_deref())?,
+            )
             .await?;
         Ok(Connection::from_page(p, after.is_some(), WatchEvent))
     }
@@ -1588,14 +1662,20 @@ impl Query {
     ) -> async_graphql::Result<Conn<ChatRoom>> {
         let me = signed_in(ctx)?;
         let p = social(ctx)
-            .rooms(me, page_size(first)?, store::cursor("after", after.as_deref())?)
+            .rooms(
+                me,
+                page_size(first)?,
+                store::cursor("after", after.as_deref())?,
+            )
             .await?;
         Ok(Connection::from_page(p, after.is_some(), ChatRoom))
     }
 
     async fn chat_room(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ChatRoom> {
         let me = signed_in(ctx)?;
-        Ok(ChatRoom(social(ctx).member_room(me, id_of("id", &id)?).await?))
+        Ok(ChatRoom(
+            social(ctx).member_room(me, id_of("id", &id)?).await?,
+        ))
     }
 
     /// A room's messages, newest first, older than `before` (members only).
@@ -1634,7 +1714,11 @@ impl Query {
     }
 
     #[graphql(entity)]
-    async fn find_post_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Post>> {
+    async fn find_post_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Post>> {
         let Ok(id) = Uuid::parse_str(id.as_str()) else {
             return Ok(None);
         };
@@ -1676,7 +1760,12 @@ impl Mutation {
         Ok(Post(social(ctx).create_post(me, &input.body, title).await?))
     }
 
-    async fn edit_post(&self, ctx: &Context<'_>, id: ID, body: String) -> async_graphql::Result<Post> {
+    async fn edit_post(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        body: String,
+    ) -> async_graphql::Result<Post> {
         Ok(Post(
             social(ctx)
                 .edit_post(claims(ctx)?, id_of("id", &id)?, &body)
@@ -1685,7 +1774,9 @@ impl Mutation {
     }
 
     async fn delete_post(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        social(ctx).delete_post(claims(ctx)?, id_of("id", &id)?).await?;
+        social(ctx)
+            .delete_post(claims(ctx)?, id_of("id", &id)?)
+            .await?;
         Ok(true)
     }
 
@@ -1743,7 +1834,11 @@ impl Mutation {
         ))
     }
 
-    async fn like(&self, ctx: &Context<'_>, target: LikeTarget) -> async_graphql::Result<LikeStatus> {
+    async fn like(
+        &self,
+        ctx: &Context<'_>,
+        target: LikeTarget,
+    ) -> async_graphql::Result<LikeStatus> {
         let me = signed_in(ctx)?;
         let t = target.parse()?;
         let like_count = social(ctx).like(me, t).await?;
@@ -1884,7 +1979,11 @@ impl Mutation {
         Ok(true)
     }
 
-    async fn add_to_watchlist(&self, ctx: &Context<'_>, title_id: ID) -> async_graphql::Result<bool> {
+    async fn add_to_watchlist(
+        &self,
+        ctx: &Context<'_>,
+        title_id: ID,
+    ) -> async_graphql::Result<bool> {
         let me = signed_in(ctx)?;
         social(ctx)
             .add_to_watchlist(me, id_of("titleId", &title_id)?)
@@ -1976,7 +2075,11 @@ impl Mutation {
         ))
     }
 
-    async fn mark_room_read(&self, ctx: &Context<'_>, room_id: ID) -> async_graphql::Result<ChatRoom> {
+    async fn mark_room_read(
+        &self,
+        ctx: &Context<'_>,
+        room_id: ID,
+    ) -> async_graphql::Result<ChatRoom> {
         let me = signed_in(ctx)?;
         let s = social(ctx);
         let room = id_of("roomId", &room_id)?;
@@ -1984,4 +2087,3 @@ impl Mutation {
         Ok(ChatRoom(s.member_room(me, room).await?))
     }
 }
-

@@ -342,7 +342,8 @@ impl Social {
         if me == target {
             return Err(Error::bad_input("userId", "you cannot follow yourself"));
         }
-        self.refuse_if_blocked(me, target, "follow this user").await?;
+        self.refuse_if_blocked(me, target, "follow this user")
+            .await?;
         let txn = self.begin().await?;
         let inserted = follow::Entity::insert(follow::ActiveModel {
             follower_id: Set(me),
@@ -365,7 +366,8 @@ impl Social {
                     "you cannot follow this user: one of you blocked the other",
                 ));
             }
-            self.notify(&txn, target, Notify::Followed, None, me).await?;
+            self.notify(&txn, target, Notify::Followed, None, me)
+                .await?;
             self.event(
                 &txn,
                 "followed",
@@ -733,7 +735,12 @@ impl Social {
         Ok(p)
     }
 
-    pub async fn edit_post(&self, claims: &Claims, id: Uuid, body: &str) -> Result<post::Model, Error> {
+    pub async fn edit_post(
+        &self,
+        claims: &Claims,
+        id: Uuid,
+        body: &str,
+    ) -> Result<post::Model, Error> {
         let body = text::body("body", body, text::POST_MAX)?;
         let p = self.live_post(id).await?;
         if p.author_id != me(claims)? {
@@ -787,7 +794,12 @@ impl Social {
     }
 
     /// Posts of the people `me` follows and `me`'s own, newest first.
-    pub async fn feed(&self, me: Uuid, n: u64, after: Option<Uuid>) -> Result<Page<post::Model>, Error> {
+    pub async fn feed(
+        &self,
+        me: Uuid,
+        n: u64,
+        after: Option<Uuid>,
+    ) -> Result<Page<post::Model>, Error> {
         let followed = Query::select()
             .column(follow::Column::FolloweeId)
             .from(follow::Entity)
@@ -875,7 +887,9 @@ impl Social {
                 if p.depth + 1 > MAX_DEPTH {
                     return Err(Error::bad_input(
                         "parentId",
-                        format!("replies nest {MAX_DEPTH} deep at most; reply higher up the thread"),
+                        format!(
+                            "replies nest {MAX_DEPTH} deep at most; reply higher up the thread"
+                        ),
                     ));
                 }
                 self.refuse_if_blocked(me, p.author_id, "reply to this comment")
@@ -941,7 +955,8 @@ impl Social {
             Notify::ReviewCommented
         };
         if parent.as_ref().map(|p| p.author_id) != Some(owner) {
-            self.notify(&txn, owner, commented, Some(on.id()), me).await?;
+            self.notify(&txn, owner, commented, Some(on.id()), me)
+                .await?;
         }
         self.notify_mentions(&txn, &c.body, c.id, me).await?;
         self.event(
@@ -1104,11 +1119,19 @@ impl Social {
         Ok(count)
     }
 
-    async fn bump_likes<C: ConnectionTrait>(&self, conn: &C, target: Target, by: i64) -> Result<(), Error> {
+    async fn bump_likes<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        target: Target,
+        by: i64,
+    ) -> Result<(), Error> {
         match target {
             Target::Post(id) => {
                 post::Entity::update_many()
-                    .col_expr(post::Column::LikeCount, Expr::col(post::Column::LikeCount).add(by))
+                    .col_expr(
+                        post::Column::LikeCount,
+                        Expr::col(post::Column::LikeCount).add(by),
+                    )
                     .filter(post::Column::Id.eq(id))
                     .exec(conn)
                     .await?;
@@ -1139,7 +1162,10 @@ impl Social {
 
     async fn like_count<C: ConnectionTrait>(&self, conn: &C, target: Target) -> Result<i64, Error> {
         let n = match target {
-            Target::Post(id) => post::Entity::find_by_id(id).one(conn).await?.map(|p| p.like_count),
+            Target::Post(id) => post::Entity::find_by_id(id)
+                .one(conn)
+                .await?
+                .map(|p| p.like_count),
             Target::Comment(id) => comment::Entity::find_by_id(id)
                 .one(conn)
                 .await?
@@ -1441,8 +1467,16 @@ impl Social {
             ReviewSort::Newest => 0,
         };
         if sort == ReviewSort::Newest {
-            return page(self.db(), q, review::Column::Id, true, n, cursor("after", after)?, |r| r.id)
-                .await;
+            return page(
+                self.db(),
+                q,
+                review::Column::Id,
+                true,
+                n,
+                cursor("after", after)?,
+                |r| r.id,
+            )
+            .await;
         }
         let col = match sort {
             ReviewSort::Top => Expr::col(review::Column::LikeCount),
@@ -1455,7 +1489,11 @@ impl Social {
                 .split_once(':')
                 .and_then(|(v, id)| Some((v.parse::<i64>().ok()?, Uuid::parse_str(id).ok()?)))
                 .ok_or_else(|| Error::bad_input("after", "not a valid cursor"))?;
-            let past = if asc { col.clone().gt(v) } else { col.clone().lt(v) };
+            let past = if asc {
+                col.clone().gt(v)
+            } else {
+                col.clone().lt(v)
+            };
             q = q.filter(
                 Condition::any().add(past).add(
                     Condition::all()
@@ -1493,7 +1531,10 @@ impl Social {
         after: Option<Uuid>,
     ) -> Result<Page<rating::Model>, Error> {
         let q = rating::Entity::find().filter(rating::Column::UserId.eq(user));
-        page(self.db(), q, rating::Column::TitleId, true, n, after, |r| r.title_id).await
+        page(self.db(), q, rating::Column::TitleId, true, n, after, |r| {
+            r.title_id
+        })
+        .await
     }
 
     // ---- watchlist and history ---------------------------------------------------
@@ -1527,7 +1568,12 @@ impl Social {
         Ok(gone)
     }
 
-    async fn drop_watchlist(&self, txn: &DatabaseTransaction, me: Uuid, title: Uuid) -> Result<bool, Error> {
+    async fn drop_watchlist(
+        &self,
+        txn: &DatabaseTransaction,
+        me: Uuid,
+        title: Uuid,
+    ) -> Result<bool, Error> {
         let gone = watchlist::Entity::delete_many()
             .filter(watchlist::Column::UserId.eq(me))
             .filter(watchlist::Column::TitleId.eq(title))
@@ -1592,7 +1638,10 @@ impl Social {
         after: Option<Uuid>,
     ) -> Result<Page<watchlist::Model>, Error> {
         let q = watchlist::Entity::find().filter(watchlist::Column::UserId.eq(user));
-        page(self.db(), q, watchlist::Column::Seq, true, n, after, |w| w.seq).await
+        page(self.db(), q, watchlist::Column::Seq, true, n, after, |w| {
+            w.seq
+        })
+        .await
     }
 
     pub async fn watch_history(
@@ -1602,7 +1651,16 @@ impl Social {
         after: Option<Uuid>,
     ) -> Result<Page<watch_history::Model>, Error> {
         let q = watch_history::Entity::find().filter(watch_history::Column::UserId.eq(user));
-        page(self.db(), q, watch_history::Column::Id, true, n, after, |h| h.id).await
+        page(
+            self.db(),
+            q,
+            watch_history::Column::Id,
+            true,
+            n,
+            after,
+            |h| h.id,
+        )
+        .await
     }
 
     /// Followers (`followers = true`) or followees of `user`, newest first.
@@ -1635,7 +1693,10 @@ impl Social {
         others.sort();
         others.dedup();
         if others.is_empty() {
-            return Err(Error::bad_input("memberIds", "name at least one other member"));
+            return Err(Error::bad_input(
+                "memberIds",
+                "name at least one other member",
+            ));
         }
         if others.len() + 1 > MAX_ROOM_MEMBERS {
             return Err(Error::bad_input(
@@ -1649,7 +1710,8 @@ impl Social {
             .map(|n| text::body("name", n, text::ROOM_NAME_MAX))
             .transpose()?;
         for o in &others {
-            self.refuse_if_blocked(me, *o, "chat with this user").await?;
+            self.refuse_if_blocked(me, *o, "chat with this user")
+                .await?;
         }
         let direct_key = (others.len() == 1 && name.is_none()).then(|| {
             let mut pair = [me, others[0]];
@@ -1735,18 +1797,26 @@ impl Social {
             .await?
             .is_none()
         {
-            return Err(Error::forbidden("only the room's members read or write in it"));
+            return Err(Error::forbidden(
+                "only the room's members read or write in it",
+            ));
         }
         Ok(r)
     }
 
-    pub async fn send_message(&self, me: Uuid, room: Uuid, body: &str) -> Result<chat_message::Model, Error> {
+    pub async fn send_message(
+        &self,
+        me: Uuid,
+        room: Uuid,
+        body: &str,
+    ) -> Result<chat_message::Model, Error> {
         let body = text::body("body", body, text::MESSAGE_MAX)?;
         let r = self.member_room(me, room).await?;
         if r.direct_key.is_some() {
             for m in self.room_members(room).await? {
                 if m.user_id != me {
-                    self.refuse_if_blocked(me, m.user_id, "message this user").await?;
+                    self.refuse_if_blocked(me, m.user_id, "message this user")
+                        .await?;
                 }
             }
         }
@@ -1785,14 +1855,28 @@ impl Social {
     }
 
     /// `me`'s rooms, the most recently active first.
-    pub async fn rooms(&self, me: Uuid, n: u64, after: Option<Uuid>) -> Result<Page<chat_room::Model>, Error> {
+    pub async fn rooms(
+        &self,
+        me: Uuid,
+        n: u64,
+        after: Option<Uuid>,
+    ) -> Result<Page<chat_room::Model>, Error> {
         let mine = Query::select()
             .column(chat_member::Column::RoomId)
             .from(chat_member::Entity)
             .and_where(Expr::col(chat_member::Column::UserId).eq(me))
             .to_owned();
         let q = chat_room::Entity::find().filter(chat_room::Column::Id.in_subquery(mine));
-        page(self.db(), q, chat_room::Column::Activity, true, n, after, |r| r.activity).await
+        page(
+            self.db(),
+            q,
+            chat_room::Column::Activity,
+            true,
+            n,
+            after,
+            |r| r.activity,
+        )
+        .await
     }
 
     /// Messages of a room, newest first, before `before`.
@@ -1805,7 +1889,16 @@ impl Social {
     ) -> Result<Page<chat_message::Model>, Error> {
         self.member_room(me, room).await?;
         let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room));
-        page(self.db(), q, chat_message::Column::Id, true, n, before, |m| m.id).await
+        page(
+            self.db(),
+            q,
+            chat_message::Column::Id,
+            true,
+            n,
+            before,
+            |m| m.id,
+        )
+        .await
     }
 
     pub async fn mark_room_read(&self, me: Uuid, room: Uuid) -> Result<(), Error> {
@@ -1828,7 +1921,11 @@ impl Social {
     /// their threads with their text removed.
     pub async fn forget_user(&self, txn: &DatabaseTransaction, user: Uuid) -> Result<(), Error> {
         let now = Utc::now();
-        for (kind, table) in [("POST", "posts"), ("COMMENT", "comments"), ("REVIEW", "reviews")] {
+        for (kind, table) in [
+            ("POST", "posts"),
+            ("COMMENT", "comments"),
+            ("REVIEW", "reviews"),
+        ] {
             let liked = Query::select()
                 .column(like::Column::TargetId)
                 .from(like::Entity)
@@ -1951,7 +2048,10 @@ fn check_score(field: &str, s: i32) -> Result<(), Error> {
     if (1..=10).contains(&s) {
         Ok(())
     } else {
-        Err(Error::bad_input(field, "a score is a whole number from 1 to 10"))
+        Err(Error::bad_input(
+            field,
+            "a score is a whole number from 1 to 10",
+        ))
     }
 }
 

@@ -81,9 +81,15 @@ mod tests {
 
     #[test]
     fn bodies_are_plain_trimmed_and_bounded() {
-        assert_eq!(body("b", "  hi\u{0007} there\r\n ", 100).unwrap(), "hi there");
+        assert_eq!(
+            body("b", "  hi\u{0007} there\r\n ", 100).unwrap(),
+            "hi there"
+        );
         assert_eq!(body("b", "a\n\tb", 100).unwrap(), "a\n\tb");
-        assert_eq!(body("b", "3 < 4 and 5 > 2", 100).unwrap(), "3 < 4 and 5 > 2");
+        assert_eq!(
+            body("b", "3 < 4 and 5 > 2", 100).unwrap(),
+            "3 < 4 and 5 > 2"
+        );
         for bad in ["", "   \u{0000} ", "<b>bold</b>", "x</p>", "<!-- c -->"] {
             let e = body("body", bad, 100).unwrap_err();
             assert_eq!(e.code, kit::ErrorCode::BadUserInput, "{bad:?}");
