@@ -120,6 +120,24 @@ impl System {
             .to_string()
     }
 
+    /// Registers `username` through the router; returns its access token and id.
+    pub async fn register(&self, username: &str) -> (String, String) {
+        let d = self
+            .data(
+                None,
+                "mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }",
+                json!({"i": {
+                    "email": format!("{username}@example.com"),
+                    "username": username,
+                    "password": "correct horse battery staple 42",
+                }}),
+            )
+            .await;
+        let token = d["register"]["accessToken"].as_str().expect("a token");
+        let id = d["register"]["user"]["id"].as_str().expect("an id");
+        (token.to_string(), id.to_string())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.router)
     }

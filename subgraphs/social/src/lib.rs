@@ -1,12 +1,4 @@
-//! The social subgraph (port 3004, schema `social`): posts and reshares,
-//! threaded comments, likes, follows and blocks, ratings and reviews,
-//! watchlists and watch history, the feed, grouped notifications and chat.
-//!
-//! It keeps a copy of each account's username (for `@mentions` and
-//! notification summaries) from the users subgraph's events, forgets a
-//! deleted account's activity on `users.user_deleted`, and publishes
-//! `social.*` events through its outbox (`rating_changed` carries the title's
-//! new aggregate and a version, which the content subgraph applies).
+#![doc = include_str!("../README.md")]
 
 pub mod model;
 pub mod schema;

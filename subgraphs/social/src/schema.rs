@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{
-    Context, EmptySubscription, Enum, InputObject, Object, OutputType, Request, Schema,
+    Context, EmptySubscription, Enum, InputObject, Lookahead, Object, OutputType, Request, Schema,
     SimpleObject, ID,
 };
 use chrono::{DateTime, Utc};
@@ -171,7 +171,7 @@ async fn windowed<M: FromQueryResult>(
         .and_where(Expr::col(Alias::new("rn")).lte(n as i64 + 1))
         .to_owned();
     let stmt = db.get_database_backend().build(&outer);
-    Ok(M::find_by_statement(stmt).all(db).await.map_err(gql)?)
+    M::find_by_statement(stmt).all(db).await.map_err(gql)
 }
 
 impl Loader<PostKey> for Loaders {
@@ -752,7 +752,7 @@ impl User {
                 store::cursor("after", after.as_deref())?,
             )
             .await?;
-        Ok(Some(Connection::from_page(p, after.is_some(), Post)))
+        Ok(Some(post_page(ctx, p, after.is_some()).await?))
     }
 
     async fn watchlist(
@@ -1027,6 +1027,143 @@ async fn liked_by_me(ctx: &Context<'_>, target: Target) -> async_graphql::Result
     }
 }
 
+// ---- page prefetch ------------------------------------------------------------------
+
+/// The first-page sizes the selections of a list field ask for (`comments`,
+/// `replies`); a selection paging past the first page (`after`) is loaded by
+/// its own resolver.
+fn first_pages(field: &Lookahead<'_>) -> Vec<u64> {
+    let mut out = Vec::new();
+    for f in field.selection_fields() {
+        let Ok(args) = f.arguments() else { continue };
+        let arg = |name: &str| {
+            args.iter()
+                .find(|(k, _)| k.as_str() == name)
+                .map(|(_, v)| v.clone())
+        };
+        if arg("after").is_some_and(|v| v != async_graphql::Value::Null) {
+            continue;
+        }
+        let first = match arg("first") {
+            Some(async_graphql::Value::Number(n)) => n.as_i64().map(|n| n as i32),
+            _ => None,
+        };
+        if let Ok(n) = page_size(first) {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Loads what the posts of one page will ask the loaders for (the caller's
+/// like flags, the authors' figures, the first page of comments and, below
+/// them, replies) with one batch per kind for the whole page; each post's
+/// own resolvers then answer from the request's cache. Without it, items
+/// resolved after the loader's short wait would start batches of their own.
+async fn prefetch_posts(
+    ctx: &Context<'_>,
+    node: Lookahead<'_>,
+    posts: &[post::Model],
+) -> async_graphql::Result<()> {
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let l = loader(ctx);
+    let viewer = viewer_id(ctx);
+    if let (Some(v), true) = (viewer, node.field("likedByMe").exists()) {
+        l.load_many(posts.iter().map(|p| Liked(v, Target::Post(p.id))))
+            .await?;
+    }
+    prefetch_users(ctx, node.field("author"), posts.iter().map(|p| p.author_id)).await?;
+    let comments = node.field("comments");
+    for n in first_pages(&comments) {
+        let pages = l
+            .load_many(posts.iter().map(|p| Thread(Target::Post(p.id), n)))
+            .await?;
+        let all: Vec<comment::Model> = pages.into_values().flat_map(|(c, _)| c).collect();
+        prefetch_comments(ctx, comments.field("edges").field("node"), &all).await?;
+    }
+    Ok(())
+}
+
+/// `prefetch_posts` for a page of comments: like flags, authors, and the
+/// first page of replies, level by level.
+fn prefetch_comments<'a>(
+    ctx: &'a Context<'_>,
+    node: Lookahead<'a>,
+    comments: &'a [comment::Model],
+) -> futures::future::BoxFuture<'a, async_graphql::Result<()>> {
+    Box::pin(async move {
+        if comments.is_empty() {
+            return Ok(());
+        }
+        let l = loader(ctx);
+        if let (Some(v), true) = (viewer_id(ctx), node.field("likedByMe").exists()) {
+            l.load_many(comments.iter().map(|c| Liked(v, Target::Comment(c.id))))
+                .await?;
+        }
+        prefetch_users(
+            ctx,
+            node.field("author"),
+            comments
+                .iter()
+                .filter(|c| c.deleted_at.is_none())
+                .map(|c| c.author_id),
+        )
+        .await?;
+        let replies = node.field("replies");
+        for n in first_pages(&replies) {
+            let pages = l
+                .load_many(comments.iter().map(|c| Thread(Target::Comment(c.id), n)))
+                .await?;
+            let all: Vec<comment::Model> = pages.into_values().flat_map(|(c, _)| c).collect();
+            prefetch_comments(ctx, replies.field("edges").field("node"), &all).await?;
+        }
+        Ok(())
+    })
+}
+
+/// The social figures of `User`s a page shows (as authors): follower and
+/// following counts, and whether the caller follows them.
+async fn prefetch_users(
+    ctx: &Context<'_>,
+    user: Lookahead<'_>,
+    ids: impl Iterator<Item = Uuid>,
+) -> async_graphql::Result<()> {
+    if !user.exists() {
+        return Ok(());
+    }
+    let mut ids: Vec<Uuid> = ids.collect();
+    ids.sort();
+    ids.dedup();
+    let l = loader(ctx);
+    if user.field("followerCount").exists() {
+        l.load_many(ids.iter().map(|u| FollowCount(*u, true)))
+            .await?;
+    }
+    if user.field("followingCount").exists() {
+        l.load_many(ids.iter().map(|u| FollowCount(*u, false)))
+            .await?;
+    }
+    if let (Some(v), true) = (viewer_id(ctx), user.field("followedByMe").exists()) {
+        l.load_many(ids.iter().map(|u| Follows(v, *u))).await?;
+    }
+    Ok(())
+}
+
+/// Posts of one page as a connection, what their items ask for prefetched.
+async fn post_page(
+    ctx: &Context<'_>,
+    page: Page<post::Model>,
+    has_previous: bool,
+) -> async_graphql::Result<Conn<Post>> {
+    let models: Vec<post::Model> = page.items.iter().map(|(_, p)| p.clone()).collect();
+    prefetch_posts(ctx, ctx.look_ahead().field("edges").field("node"), &models).await?;
+    Ok(Connection::from_page(page, has_previous, Post))
+}
+
 /// Comments under `on` (top level of a post or review, or a comment's
 /// replies), oldest first; first pages batch across the whole response.
 async fn thread(
@@ -1042,6 +1179,7 @@ async fn thread(
                 .load_one(Thread(on, n))
                 .await?
                 .unwrap_or_default();
+            prefetch_comments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
             Ok(Connection::from_page(
                 id_page(rows, more, |c| c.id),
                 false,
@@ -1053,6 +1191,8 @@ async fn thread(
             let p = social(ctx)
                 .comments(on, parent, n, store::cursor("after", Some(&a))?)
                 .await?;
+            let rows: Vec<comment::Model> = p.items.iter().map(|(_, c)| c.clone()).collect();
+            prefetch_comments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
             Ok(Connection::from_page(p, true, Comment))
         }
     }
@@ -1531,7 +1671,7 @@ impl Query {
                 store::cursor("after", after.as_deref())?,
             )
             .await?;
-        Ok(Connection::from_page(p, after.is_some(), Post))
+        post_page(ctx, p, after.is_some()).await
     }
 
     async fn user_posts(
@@ -1551,7 +1691,7 @@ impl Query {
                 store::cursor("after", after.as_deref())?,
             )
             .await?;
-        Ok(Connection::from_page(p, after.is_some(), Post))
+        post_page(ctx, p, after.is_some()).await
     }
 
     async fn comment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Comment>> {
@@ -1979,18 +2119,20 @@ impl Mutation {
         Ok(true)
     }
 
+    /// Puts a title on your watchlist; true when it was not there yet
+    /// (adding again changes nothing).
     async fn add_to_watchlist(
         &self,
         ctx: &Context<'_>,
         title_id: ID,
     ) -> async_graphql::Result<bool> {
         let me = signed_in(ctx)?;
-        social(ctx)
+        Ok(social(ctx)
             .add_to_watchlist(me, id_of("titleId", &title_id)?)
-            .await?;
-        Ok(true)
+            .await?)
     }
 
+    /// Takes a title off your watchlist; true when it was there.
     async fn remove_from_watchlist(
         &self,
         ctx: &Context<'_>,
