@@ -135,6 +135,39 @@ async fn a_feed_page_with_authors_like_counts_and_comments() {
             json!({"p": posts[2]}),
         )
         .await;
+        // A mention reaches the reader once the social subgraph has learnt
+        // the username from the users subgraph's event (the writer's follow
+        // notification names the reader then).
+        sys.eventually(
+            Some(&writer),
+            "{ notifications { edges { node { summary } } } }",
+            json!({}),
+            |r| {
+                r["data"]["notifications"]["edges"]
+                    .as_array()
+                    .is_some_and(|e| {
+                        e.iter()
+                            .any(|n| n["node"]["summary"] == "feed_reader followed you")
+                    })
+            },
+        )
+        .await;
+        sys.data(
+            Some(&fan),
+            "mutation($p: ID!) { addComment(input: {postId: $p, body: \"@feed_reader you should see this\"}) { id } }",
+            json!({"p": posts[0]}),
+        )
+        .await;
+        sys.eventually(
+            Some(&reader),
+            "{ notifications { edges { node { kind summary actor { username } } } } }",
+            json!({}),
+            |r| {
+                r["data"]["notifications"]["edges"][0]["node"]["summary"]
+                    == "feed_fan mentioned you"
+            },
+        )
+        .await;
 
         let d = sys
             .data(
@@ -159,6 +192,7 @@ async fn a_feed_page_with_authors_like_counts_and_comments() {
             "[{l}]"
         );
         assert_eq!(edges[2]["node"]["likeCount"], 0, "[{l}]");
+        assert_eq!(edges[2]["node"]["commentCount"], 1, "[{l}]");
         assert_eq!(d["feed"]["pageInfo"]["hasNextPage"], false, "[{l}]");
         assert_eq!(d["me"]["username"], "feed_reader", "[{l}]");
         assert_eq!(d["me"]["followingCount"], 1, "[{l}]");

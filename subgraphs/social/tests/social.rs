@@ -295,6 +295,31 @@ async fn fifty_concurrent_likes_count_fifty_and_a_double_like_counts_once() {
             .await;
         assert_eq!(d["_entities"][0]["followerCount"], 50, "[{l}]");
         assert_eq!(d["_entities"][0]["followingCount"], 0, "[{l}]");
+
+        // Unfollows at once, twice each: exact again.
+        let unfollows = fans.iter().take(20).flat_map(|f| [*f, *f]).map(|fan| {
+            let (net, author) = (net.clone(), author);
+            tokio::spawn(async move {
+                net.ok(
+                    Some(&fan),
+                    "mutation($u: ID!) { unfollow(userId: $u) { id } }",
+                    json!({"u": author.id}),
+                )
+                .await
+            })
+        });
+        for r in futures::future::join_all(unfollows).await {
+            r.expect("an unfollow task");
+        }
+        let d = net
+            .ok(
+                Some(&fans[0]),
+                "query($u: ID!) { _entities(representations: [{__typename: \"User\", id: $u}]) { ... on User { followerCount followedByMe } } }",
+                json!({"u": author.id}),
+            )
+            .await;
+        assert_eq!(d["_entities"][0]["followerCount"], 30, "[{l}]");
+        assert_eq!(d["_entities"][0]["followedByMe"], false, "[{l}]");
     }
 }
 
@@ -920,6 +945,13 @@ async fn private_profiles_show_their_lists_to_followers_only() {
             d["watchHistory"]["edges"][0]["node"]["titleId"], title,
             "[{l}]"
         );
+        let again = "mutation($t: ID!) { addToWatchlist(titleId: $t) }";
+        net.ok(Some(&ann), again, json!({"t": title})).await;
+        let remove = "mutation($t: ID!) { removeFromWatchlist(titleId: $t) }";
+        let d = net.ok(Some(&ann), remove, json!({"t": title})).await;
+        assert_eq!(d["removeFromWatchlist"], true, "[{l}]");
+        let d = net.ok(Some(&ann), remove, json!({"t": title})).await;
+        assert_eq!(d["removeFromWatchlist"], false, "[{l}] removing twice");
         // Public again.
         net.ok(
             Some(&ann),
