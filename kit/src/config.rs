@@ -459,12 +459,24 @@ impl Default for BusConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SearchConfig {
-    /// Elasticsearch base URL (env `ELASTICSEARCH_URL`). Reserved: content searches an
-    /// in-process index built at start and does not use it yet.
+    /// Elasticsearch base URL (env `ELASTICSEARCH_URL`). Set: the content subgraph
+    /// searches there; unset: a tantivy index in `data_dir/search/content`.
     pub elasticsearch_url: Option<Url>,
+    /// Elasticsearch index name: searches use the alias `<name>-v<schema version>`
+    /// over concrete indexes `<name>-v<version>-<millis>` swapped on rebuild.
+    pub elasticsearch_index: String,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            elasticsearch_url: None,
+            elasticsearch_index: "marquee-content".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

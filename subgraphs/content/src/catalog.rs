@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::model::{
     category, credit, episode, featured, person, season, title, title_category, view,
 };
-use crate::search::{Doc, DocFilter, Index};
+use crate::search::{Doc, SearchIndex};
 
 pub const DEFAULT_PAGE: u64 = 20;
 pub const MAX_PAGE: u64 = 100;
@@ -248,21 +248,6 @@ impl Filter {
         }
         Ok(c)
     }
-
-    pub fn doc_filter(&self) -> DocFilter {
-        DocFilter {
-            kinds: self.kind.map(|k| vec![k.to_string()]).unwrap_or_default(),
-            genres: self
-                .genres
-                .iter()
-                .map(|g| g.trim().to_lowercase())
-                .collect(),
-            all_genres: self.all_genres,
-            year: self.year,
-            language: self.language.as_ref().map(|l| l.trim().to_lowercase()),
-            rating_min: self.rating_min,
-        }
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -290,15 +275,15 @@ fn sql_value(v: &serde_json::Value) -> Option<Value> {
 
 pub struct Catalog {
     pub services: Services,
-    pub index: Index,
+    pub search: SearchIndex,
 }
 
 impl Catalog {
-    pub fn new(services: Services) -> Arc<Self> {
-        Arc::new(Self {
-            services,
-            index: Index::default(),
-        })
+    /// The catalog over `services` with the search engine its config names
+    /// (opened, not yet checked against the catalog: see [`Catalog::prepare_search`]).
+    pub fn new(services: Services) -> Result<Arc<Self>, Error> {
+        let search = SearchIndex::open(&services.config)?;
+        Ok(Arc::new(Self { services, search }))
     }
 
     fn db(&self) -> &sea_orm::DatabaseConnection {
@@ -452,58 +437,126 @@ impl Catalog {
         Ok(out)
     }
 
-    fn doc(m: &title::Model, genres: &[category::Model]) -> Doc {
-        let mut doc = Doc::new(
-            m.id,
-            &m.title,
-            m.original_title.as_deref(),
-            genres
-                .iter()
-                .filter(|c| c.kind == "GENRE")
-                .map(|c| c.slug.clone())
-                .collect(),
-            m.year,
-            &m.language,
-            m.rating_average,
-            m.popularity,
-        );
-        doc.kind = m.kind.clone();
-        doc
+    /// Search documents of the live titles among `ids` (all live titles when
+    /// `None`), read through `conn` (a consumer's transaction, or the pool).
+    pub async fn docs_of<C: ConnectionTrait>(
+        conn: &C,
+        ids: Option<&[Uuid]>,
+    ) -> Result<Vec<Doc>, Error> {
+        let mut q = title::Entity::find().filter(title::Column::DeletedAt.is_null());
+        if let Some(ids) = ids {
+            q = q.filter(title::Column::Id.is_in(ids.iter().copied()));
+        }
+        let titles = q.order_by_asc(title::Column::Id).all(conn).await?;
+        let categories: HashMap<Uuid, category::Model> = category::Entity::find()
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let mut links: HashMap<Uuid, Vec<&category::Model>> = HashMap::new();
+        let ids: Vec<Uuid> = titles.iter().map(|t| t.id).collect();
+        for chunk in ids.chunks(500) {
+            for l in title_category::Entity::find()
+                .filter(title_category::Column::TitleId.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?
+            {
+                if let Some(c) = categories.get(&l.category_id) {
+                    links.entry(l.title_id).or_default().push(c);
+                }
+            }
+        }
+        Ok(titles
+            .into_iter()
+            .map(|m| {
+                let cats = links.remove(&m.id).unwrap_or_default();
+                let mut genres: Vec<String> = cats
+                    .iter()
+                    .filter(|c| c.kind == "GENRE")
+                    .map(|c| c.slug.clone())
+                    .collect();
+                let mut all: Vec<String> = cats.iter().map(|c| c.slug.clone()).collect();
+                genres.sort();
+                all.sort();
+                Doc {
+                    id: m.id,
+                    kind: m.kind,
+                    title: m.title,
+                    original_title: m.original_title,
+                    genres,
+                    categories: all,
+                    year: m.year,
+                    release_date: m.release_date.as_deref().and_then(|d| d.parse().ok()),
+                    rating: m.rating_average,
+                    votes: m.rating_count,
+                    runtime: m.runtime,
+                    language: m.language,
+                    status: m.status,
+                    popularity: m.popularity,
+                }
+            })
+            .collect())
     }
 
-    /// Rebuilds the search index from the database.
-    pub async fn reindex(&self) -> Result<usize, Error> {
-        let movies = title::Entity::find()
-            .filter(title::Column::DeletedAt.is_null())
-            .all(self.db())
-            .await?;
-        let ids: Vec<Uuid> = movies.iter().map(|m| m.id).collect();
-        let mut genres = std::collections::HashMap::new();
-        for chunk in ids.chunks(500) {
-            genres.extend(self.genres_of(chunk).await?);
-        }
-        let docs: Vec<Doc> = movies
-            .iter()
-            .map(|m| Self::doc(m, genres.get(&m.id).map(Vec::as_slice).unwrap_or(&[])))
-            .collect();
+    /// Rebuilds the search index from the catalog, reporting `(indexed, total)`.
+    pub async fn reindex_with(
+        &self,
+        progress: &(dyn Fn(usize, usize) + Send + Sync),
+    ) -> Result<usize, Error> {
+        let docs = Self::docs_of(self.db(), None).await?;
         let n = docs.len();
-        self.index.replace_all(docs).await;
+        progress(0, n);
+        self.search
+            .engine()
+            .rebuild(docs, &|done| progress(done, n))
+            .await?;
         Ok(n)
     }
 
-    async fn reindex_one(&self, id: Uuid) -> Result<(), Error> {
-        let m = self.get_title(id).await?;
-        if m.deleted_at.is_some() {
-            self.index.remove(id).await;
-            return Ok(());
+    /// Rebuilds the search index from the catalog.
+    pub async fn reindex(&self) -> Result<usize, Error> {
+        self.reindex_with(&|_, _| {}).await
+    }
+
+    /// Brings the index in line with the catalog at start: built when missing
+    /// (or of another schema version), else every title whose document
+    /// differs from its stamp in the index is re-indexed and titles gone from
+    /// the catalog are removed. This covers events lost with an in-process
+    /// bus in a crash; the `content-search` consumer covers the rest.
+    /// Returns `(rebuilt, titles changed)`.
+    pub async fn prepare_search(&self) -> Result<(bool, usize), Error> {
+        let engine = self.search.engine();
+        if !engine.is_built().await? {
+            return Ok((true, self.reindex().await?));
         }
-        let genres = self.genres_of(&[id]).await?;
-        self.index
-            .upsert(Self::doc(
-                &m,
-                genres.get(&id).map(Vec::as_slice).unwrap_or(&[]),
-            ))
-            .await;
+        let docs = Self::docs_of(self.db(), None).await?;
+        let mut stamps = engine.stamps().await?;
+        let changed: Vec<Doc> = docs
+            .into_iter()
+            .filter(|d| stamps.remove(&d.id) != Some(d.stamp()))
+            .collect();
+        let gone: Vec<Uuid> = stamps.into_keys().collect();
+        let n = changed.len() + gone.len();
+        if n > 0 {
+            engine.apply(changed, gone).await?;
+        }
+        Ok((false, n))
+    }
+
+    /// Re-indexes `ids` as `conn` sees them (a deleted or missing title leaves the index).
+    pub async fn index_titles<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        ids: &[Uuid],
+    ) -> Result<(), Error> {
+        let docs = Self::docs_of(conn, Some(ids)).await?;
+        let gone: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !docs.iter().any(|d| d.id == **id))
+            .copied()
+            .collect();
+        self.search.engine().apply(docs, gone).await?;
         Ok(())
     }
 
@@ -812,7 +865,6 @@ impl Catalog {
         )
         .await?;
         self.committed(txn, CATALOG).await?;
-        self.reindex_one(saved.id).await?;
         Ok(saved)
     }
 
@@ -866,7 +918,6 @@ impl Catalog {
         )
         .await?;
         self.committed(txn, CATALOG).await?;
-        self.reindex_one(id).await?;
         Ok(m)
     }
 

@@ -1,7 +1,8 @@
 //! The content subgraph (port 3003, schema `content`): the movie catalog with
 //! its categories, people and credits; filtered, sorted, keyset-paged lists;
-//! editorial featured windows; trending from de-duplicated views; in-process
-//! typo-tolerant search. See `catalog` for the trending formula.
+//! editorial featured windows; trending from de-duplicated views; typo-tolerant
+//! search on tantivy or Elasticsearch (`search`), fed by the catalog's own
+//! events. See `catalog` for the trending formula.
 
 pub mod catalog;
 pub mod model;
@@ -25,15 +26,58 @@ pub fn spec() -> SubgraphSpec {
     }
 }
 
-/// The catalog over `services`, its search index built.
+/// The catalog over `services`, its search index opened and in line with the catalog.
 pub async fn open(services: &Services) -> anyhow::Result<std::sync::Arc<catalog::Catalog>> {
-    let catalog = catalog::Catalog::new(services.clone());
-    let n = catalog
-        .reindex()
-        .await
-        .map_err(|e| anyhow::anyhow!("building the search index: {}", e.message))?;
-    tracing::info!(titles = n, "search index built");
+    let catalog = catalog::Catalog::new(services.clone()).map_err(search_failed)?;
+    let (rebuilt, n) = catalog.prepare_search().await.map_err(search_failed)?;
+    let engine = catalog.search.engine().kind();
+    if rebuilt {
+        tracing::info!(engine, titles = n, "search index built");
+    } else {
+        tracing::info!(engine, reindexed = n, "search index opened");
+    }
     Ok(catalog)
+}
+
+fn search_failed(e: kit::Error) -> anyhow::Error {
+    match e.cause() {
+        Some(cause) => anyhow::anyhow!("search index: {cause:#}"),
+        None => anyhow::anyhow!("search index: {}", e.message),
+    }
+}
+
+/// `marquee search reindex`: rebuilds the search index (tantivy or
+/// Elasticsearch, as configured) from the catalog, reporting progress as
+/// `(indexed, total)`. Returns how many titles were indexed.
+pub async fn reindex(
+    services: &Services,
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
+) -> anyhow::Result<usize> {
+    let catalog = catalog::Catalog::new(services.clone()).map_err(search_failed)?;
+    catalog.reindex_with(progress).await.map_err(search_failed)
+}
+
+/// Keeps the search index in line with the catalog's own events: each
+/// `content.title_*` event re-indexes its title as the consumer's
+/// transaction reads it. The engine commits before the event is marked
+/// processed, so a crash in between redelivers the event, and indexing it
+/// again is harmless (the document is rebuilt from the row, not the event).
+pub struct SearchFeed(pub std::sync::Arc<catalog::Catalog>);
+
+#[async_trait::async_trait]
+impl Handler for SearchFeed {
+    async fn handle(&self, event: &Event, txn: &DatabaseTransaction) -> anyhow::Result<()> {
+        let Some(id) = event.payload["titleId"]
+            .as_str()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        else {
+            return Ok(());
+        };
+        self.0
+            .index_titles(txn, &[id])
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))
+    }
 }
 
 /// Applies `social.rating_changed`: the title's figures become its own
@@ -60,30 +104,62 @@ impl Handler for SocialRatings {
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         if applied {
+            // Ratings are filtered on in search too: the index follows this event.
+            let updated = self.0.services.event(
+                "title_updated",
+                None,
+                serde_json::json!({ "titleId": a.title_id, "ratings": true }),
+            );
+            kit::events::outbox::enqueue(txn, &updated).await?;
             self.0.invalidate().await;
         }
         Ok(())
     }
 }
 
-/// Starts the durable consumer of the social subgraph's rating events.
+/// Starts the durable consumers: the social subgraph's rating events, and
+/// the catalog's own title events for the search index.
 pub fn spawn_consumers(catalog: &std::sync::Arc<catalog::Catalog>) {
     let s = &catalog.services;
     let prefix = s.config.bus.subject_prefix.clone();
-    let options = ConsumerOptions {
-        name: "content-ratings".into(),
-        filters: vec![format!("{prefix}.social.rating_changed")],
-        subject_prefix: prefix,
+    let options = |name: &str, filters: Vec<String>| ConsumerOptions {
+        name: name.into(),
+        filters,
+        subject_prefix: prefix.clone(),
         max_deliver: s.config.bus.max_deliver.max(1) as u64,
     };
-    s.tasks.spawn(run_consumer(
-        s.bus.clone(),
-        s.db.clone(),
-        options,
-        std::sync::Arc::new(SocialRatings(catalog.clone())),
-        s.shutdown.clone(),
-    ));
+    let consumers: [(ConsumerOptions, std::sync::Arc<dyn Handler>); 2] = [
+        (
+            options(
+                "content-ratings",
+                vec![format!("{prefix}.social.rating_changed")],
+            ),
+            std::sync::Arc::new(SocialRatings(catalog.clone())),
+        ),
+        (
+            options(
+                SEARCH_CONSUMER,
+                ["title_created", "title_updated", "title_deleted"]
+                    .iter()
+                    .map(|e| format!("{prefix}.content.{e}"))
+                    .collect(),
+            ),
+            std::sync::Arc::new(SearchFeed(catalog.clone())),
+        ),
+    ];
+    for (options, handler) in consumers {
+        s.tasks.spawn(run_consumer(
+            s.bus.clone(),
+            s.db.clone(),
+            options,
+            handler,
+            s.shutdown.clone(),
+        ));
+    }
 }
+
+/// The durable consumer that keeps the search index up to date.
+pub const SEARCH_CONSUMER: &str = "content-search";
 
 fn start(services: Services) -> BoxFuture<'static, anyhow::Result<Router>> {
     Box::pin(async move {
@@ -103,7 +179,7 @@ fn start(services: Services) -> BoxFuture<'static, anyhow::Result<Router>> {
 
 fn seed(services: Services) -> BoxFuture<'static, anyhow::Result<String>> {
     Box::pin(async move {
-        let catalog = catalog::Catalog::new(services.clone());
+        let catalog = catalog::Catalog::new(services.clone()).map_err(search_failed)?;
         seed::seed(&catalog).await
     })
 }

@@ -1188,9 +1188,6 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<SearchResult> {
-        if query.chars().count() > 200 {
-            return Err(Error::bad_input("query", "at most 200 characters").into());
-        }
         let n = page_size(first)? as usize;
         let offset: usize = match after {
             None => 0,
@@ -1200,15 +1197,17 @@ impl Query {
         };
         let mut filter: Filter = filter.unwrap_or_default().into();
         filter.kind = None;
-        let mut docs = filter.doc_filter();
-        docs.kinds = kinds
-            .unwrap_or_default()
-            .into_iter()
-            .map(|k| k.as_str().to_string())
-            .collect();
-        let results = catalog(ctx).index.search(&query, &docs).await;
-        let total = results.hits.len();
-        let page: Vec<_> = results.hits.into_iter().skip(offset).take(n).collect();
+        let kinds: Vec<TitleKind> = kinds.unwrap_or_default();
+        // One kind narrows like `movies`/`seriesList`; both (or none) keep both.
+        if kinds.windows(2).all(|w| w[0] == w[1]) {
+            filter.kind = kinds.first().map(|k| k.as_str());
+        }
+        let results = catalog(ctx)
+            .search
+            .search(&query, &filter, offset, n)
+            .await?;
+        let total = results.total;
+        let page = results.hits;
         let movies = loader(ctx)
             .load_many(page.iter().map(|h| TitleKey(h.id)))
             .await?;
@@ -1225,16 +1224,10 @@ impl Query {
             })
             .collect();
         let end = offset + hits.len();
-        let facet = |m: std::collections::BTreeMap<String, usize>| {
-            let mut v: Vec<FacetCount> = m
-                .into_iter()
-                .map(|(value, count)| FacetCount {
-                    value,
-                    count: count as u64,
-                })
-                .collect();
-            v.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
-            v
+        let facet = |v: Vec<(String, u64)>| {
+            v.into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect()
         };
         Ok(SearchResult {
             total_count: total as u64,
@@ -1267,7 +1260,7 @@ impl Query {
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<Title>> {
         let n = page_size(first)? as usize;
-        let ids = catalog(ctx).index.suggest(&prefix, n).await;
+        let ids = catalog(ctx).search.suggest(&prefix, n).await?;
         let mut movies = loader(ctx)
             .load_many(ids.iter().map(|i| TitleKey(*i)))
             .await?;

@@ -1,6 +1,6 @@
 //! The catalog on SQLite with the in-process cache, and on PostgreSQL with
 //! Redis and NATS: filters, sorts, keyset paging both ways while titles are
-//! inserted, featured windows, trending, search, cache invalidation and the
+//! inserted, featured windows, trending, cache invalidation and the
 //! number of SQL statements a nested 50-title query costs.
 
 use std::collections::HashSet;
@@ -532,50 +532,6 @@ async fn trending_follows_a_burst_of_views_counted_once_per_viewer_and_hour() {
             .await
             .unwrap_err();
         assert_eq!(e.code.as_str(), "NOT_FOUND");
-    }
-}
-
-#[tokio::test]
-async fn search_is_typo_tolerant_and_updates_with_writes() {
-    for (b, catalog) in catalogs(true).await {
-        let hits = catalog
-            .index
-            .search("godfathr", &movies().doc_filter())
-            .await;
-        let top = title::Entity::find_by_id(hits.hits[0].id)
-            .one(&catalog.services.db)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(top.title, "The Godfather", "[{}]", b.label);
-        assert!(hits.hits[0].highlight.contains("<em>Godfather</em>"));
-        assert!(hits.genres.contains_key("crime"));
-        let suggestions = catalog.index.suggest("godf", 5).await;
-        assert!(suggestions.contains(&top.id), "[{}] suggest", b.label);
-        // A new title is found at once; a deleted one no longer.
-        let m = catalog
-            .save_movie(None, input("Quixotic Zebra Parade", "2020-02-02"), "test")
-            .await
-            .unwrap();
-        let found = catalog
-            .index
-            .search("zebra parde", &movies().doc_filter())
-            .await;
-        assert_eq!(
-            found.hits.first().map(|h| h.id),
-            Some(m.id),
-            "[{}]",
-            b.label
-        );
-        catalog
-            .set_deleted(MOVIE, m.id, true, "test")
-            .await
-            .unwrap();
-        let gone = catalog
-            .index
-            .search("zebra parade", &movies().doc_filter())
-            .await;
-        assert!(gone.hits.iter().all(|h| h.id != m.id), "[{}]", b.label);
     }
 }
 
