@@ -114,12 +114,14 @@ pub fn routes(engine: Arc<Engine>, policies: Policies) -> Router {
             .time_to_live(Duration::from_secs(60))
             .build(),
     };
+    let rest = crate::rest::routes(state.engine.clone(), state.policies.clone());
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/health", get(health))
         .route("/health/ready", get(ready))
         .with_state(state)
+        .merge(rest)
         .merge(crate::graphiql::routes())
         .merge(kit::telemetry::metrics_routes())
         .fallback(kit::telemetry::not_found)
@@ -135,7 +137,7 @@ pub fn routes(engine: Arc<Engine>, policies: Policies) -> Router {
 }
 
 /// Who is calling: the verified token's subject, else the client address.
-async fn caller(
+pub(crate) async fn caller(
     policies: &Policies,
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
@@ -225,7 +227,7 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
 }
 
 /// Headers subgraphs get from the client's request.
-fn forwarded(
+pub(crate) fn forwarded(
     headers: &HeaderMap,
     request_id: Option<&RequestId>,
     trace: Option<&TraceContext>,

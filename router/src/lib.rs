@@ -19,6 +19,7 @@ pub mod policy;
 mod project;
 mod reload;
 mod response;
+mod rest;
 mod supergraph;
 mod variables;
 
