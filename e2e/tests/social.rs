@@ -94,6 +94,7 @@ async fn a_movie_its_reviews_and_their_authors_in_one_query() {
             r["data"]["movie"]["ratingCount"].as_i64() == Some(n0 + 1)
         })
         .await;
+        sys.stop().await;
     }
 }
 
@@ -217,5 +218,6 @@ async fn a_feed_page_with_authors_like_counts_and_comments() {
             )
             .await;
         assert_eq!(d["post"]["author"]["username"], "feed_writer", "[{l}]");
+        sys.stop().await;
     }
 }

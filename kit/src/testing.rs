@@ -86,6 +86,11 @@ impl Drop for Cleanup {
                 if let Some((url, schema)) = pg {
                     use sqlx::Connection;
                     if let Ok(mut conn) = sqlx::PgConnection::connect(url.as_str()).await {
+                        // A test that left a transaction open (a system not
+                        // stopped) must not hang the run: leave the schema.
+                        let _ = sqlx::query("SET lock_timeout = '10s'")
+                            .execute(&mut conn)
+                            .await;
                         let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
                             .execute(&mut conn)
                             .await;
@@ -94,6 +99,9 @@ impl Drop for Cleanup {
                 if let Some((url, prefix)) = pg_prefix {
                     use sqlx::Connection;
                     if let Ok(mut conn) = sqlx::PgConnection::connect(url.as_str()).await {
+                        let _ = sqlx::query("SET lock_timeout = '10s'")
+                            .execute(&mut conn)
+                            .await;
                         let schemas: Vec<(String,)> = sqlx::query_as(
                             "SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, $1)",
                         )
