@@ -13,6 +13,12 @@ use marquee::{subgraph as find, subgraphs};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+// The router and subgraphs allocate per request; mimalloc serves that far
+// better than the system allocator (malloc and free were a third of the
+// router's profile under load).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "marquee",

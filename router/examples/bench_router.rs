@@ -6,6 +6,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+// As in the `marquee` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1).peekable();

@@ -80,6 +80,10 @@ struct OperationKey {
 struct Validated {
     parsed: ParsedOperation,
     prepared: tokio::sync::OnceCell<Arc<Prepared>>,
+    /// Whether any field it selects carries an authorization rule. Every
+    /// rule refuses an anonymous caller, so an operation that loses nothing
+    /// for one loses nothing for anybody and skips the per-request filter.
+    guarded: std::sync::OnceLock<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -224,6 +228,7 @@ impl Engine {
                 let v = Arc::new(Validated {
                     parsed,
                     prepared: tokio::sync::OnceCell::new(),
+                    guarded: std::sync::OnceLock::new(),
                 });
                 self.operations.insert(key, v.clone());
                 v
@@ -256,14 +261,22 @@ impl Engine {
             }
             OperationType::Query => supergraph.schema.query.clone(),
         };
-        let filtered = crate::authz::filter(
-            &supergraph.auth,
-            &supergraph.schema,
-            &parsed.document,
-            parsed.index,
-            &root_type,
-            caller.and_then(|c| c.claims.as_ref()),
-        );
+        let authz = |claims| {
+            crate::authz::filter(
+                &supergraph.auth,
+                &supergraph.schema,
+                &parsed.document,
+                parsed.index,
+                &root_type,
+                claims,
+            )
+        };
+        let guarded = *validated.guarded.get_or_init(|| authz(None).is_some());
+        let filtered = if guarded {
+            authz(caller.and_then(|c| c.claims.as_ref()))
+        } else {
+            None
+        };
         if let Some(f) = filtered.as_ref().filter(|f| f.nothing_left) {
             return Ok(GraphqlResponse {
                 data: None,

@@ -190,10 +190,15 @@ impl<'a> Execution<'a> {
                 }
             }
         }
-        let body = serde_json::to_vec(&serde_json::json!({
-            "query": spec.query,
-            "variables": variables,
-        }))
+        #[derive(serde::Serialize)]
+        struct Body<'b> {
+            query: &'b str,
+            variables: &'b Map<String, Value>,
+        }
+        let body = serde_json::to_vec(&Body {
+            query: spec.query,
+            variables: &variables,
+        })
         .expect("JSON values always serialize");
         SubgraphRequest {
             subgraph: spec.service.to_string(),
@@ -215,10 +220,10 @@ impl<'a> Execution<'a> {
         let request = self.request(&spec, Map::new());
         match self.client.fetch(request, self.share_fetches).await {
             Ok(response) => {
-                let SubgraphResponse { data, errors } = response.as_ref();
-                if let Some(Value::Object(fields)) = data {
+                let SubgraphResponse { data, errors } = owned(response);
+                if let Some(fields @ Value::Object(_)) = data {
                     let mut root = self.data.lock().expect("data lock is never poisoned");
-                    deep_merge(&mut root, Value::Object(fields.clone()));
+                    deep_merge(&mut root, fields);
                 }
                 self.push_errors(errors.iter().map(|e| {
                     let path = e
@@ -305,31 +310,10 @@ impl<'a> Execution<'a> {
                 return;
             }
         };
-        let SubgraphResponse { data, errors } = response.as_ref();
-        {
-            let mut root = self.data.lock().expect("data lock is never poisoned");
-            for (group, (paths, rep_index)) in groups.iter().zip(&located) {
-                let Some(Value::Array(entities)) =
-                    data.as_ref().and_then(|d| d.get(group.response_key))
-                else {
-                    continue;
-                };
-                for (path, &idx) in paths.iter().zip(rep_index) {
-                    let Some(mut answer) = entities.get(idx).cloned() else {
-                        continue;
-                    };
-                    if let Some(rewrites) = group.output_rewrites {
-                        apply_rewrites(&mut answer, rewrites, &is_a);
-                    }
-                    if let Some(target) = value_at_mut(&mut root, path) {
-                        deep_merge(target, answer);
-                    }
-                }
-            }
-        }
+        let SubgraphResponse { mut data, errors } = owned(response);
         // `["_entities", i, ...rest]` becomes `<path of every entity sent as i> ++ rest`.
         let mut rewritten = Vec::new();
-        for e in errors {
+        for e in &errors {
             let path = e.get("path").and_then(Value::as_array);
             let target = path.and_then(|p| {
                 let key = p.first()?.as_str()?;
@@ -367,6 +351,47 @@ impl<'a> Execution<'a> {
             }
         }
         self.push_errors(rewritten);
+        {
+            let mut root = self.data.lock().expect("data lock is never poisoned");
+            for (group, (paths, rep_index)) in groups.iter().zip(&located) {
+                let Some(Value::Array(entities)) = data
+                    .as_mut()
+                    .and_then(Value::as_object_mut)
+                    .and_then(|d| d.remove(group.response_key))
+                else {
+                    continue;
+                };
+                // Each answer moves into the response; one sent for several
+                // entities (deduplicated) is copied for all but the last.
+                let mut uses = vec![0usize; entities.len()];
+                for &i in rep_index {
+                    if let Some(u) = uses.get_mut(i) {
+                        *u += 1;
+                    }
+                }
+                let mut answers: Vec<Option<Value>> = entities.into_iter().map(Some).collect();
+                for (path, &idx) in paths.iter().zip(rep_index) {
+                    let (Some(slot), Some(left)) = (answers.get_mut(idx), uses.get_mut(idx)) else {
+                        continue;
+                    };
+                    *left -= 1;
+                    let answer = if *left == 0 {
+                        slot.take()
+                    } else {
+                        slot.clone()
+                    };
+                    let Some(mut answer) = answer else {
+                        continue;
+                    };
+                    if let Some(rewrites) = group.output_rewrites {
+                        apply_rewrites(&mut answer, rewrites, &is_a);
+                    }
+                    if let Some(target) = value_at_mut(&mut root, path) {
+                        deep_merge(target, answer);
+                    }
+                }
+            }
+        }
     }
 
     /// The representation of `entity` for a fetch whose `requires` selection is
@@ -402,6 +427,15 @@ impl<'a> Execution<'a> {
                 .interface_members(condition)
                 .is_some_and(|m| m.contains(typename))
     }
+}
+
+/// The subgraph's answer to keep: moved out when this fetch is its only
+/// reader, copied when an identical in-flight fetch shares it.
+fn owned(response: std::sync::Arc<SubgraphResponse>) -> SubgraphResponse {
+    std::sync::Arc::try_unwrap(response).unwrap_or_else(|shared| SubgraphResponse {
+        data: shared.data.clone(),
+        errors: shared.errors.clone(),
+    })
 }
 
 /// Whether an object of the second type is an instance of the first.

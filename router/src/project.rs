@@ -21,10 +21,41 @@ pub(crate) struct Projection<'a> {
 /// A non-null position became null: its parent must become null too.
 struct NullBubble;
 
+/// One step of the path being completed, borrowed from the operation: the
+/// path is only turned into owned `PathElem`s when an error needs it, so a
+/// response costs no allocation per field for it.
+#[derive(Clone, Copy)]
+enum Step<'s> {
+    Key(&'s str),
+    Index(usize),
+}
+
+impl Step<'_> {
+    fn owned(self) -> PathElem {
+        match self {
+            Step::Key(k) => PathElem::Key(k.to_string()),
+            Step::Index(i) => PathElem::Index(i),
+        }
+    }
+
+    fn is(&self, elem: &PathElem) -> bool {
+        match (self, elem) {
+            (Step::Key(a), PathElem::Key(b)) => *a == b,
+            (Step::Index(a), PathElem::Index(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl Projection<'_> {
     /// The response `data` for `selections` on the root type; `null` when null
     /// propagation reached the root.
-    pub fn root(&mut self, selections: &SelectionSet, root_type: &str, data: &Value) -> Value {
+    pub fn root<'s>(
+        &mut self,
+        selections: &'s SelectionSet,
+        root_type: &str,
+        data: &Value,
+    ) -> Value {
         let empty = Map::new();
         let object = data.as_object().unwrap_or(&empty);
         let mut out = Map::new();
@@ -40,12 +71,12 @@ impl Projection<'_> {
         !skip_if.as_ref().is_some_and(flag) && include_if.as_ref().is_none_or(flag)
     }
 
-    fn object(
+    fn object<'s>(
         &mut self,
-        selections: &SelectionSet,
+        selections: &'s SelectionSet,
         type_name: &str,
         object: &Map<String, Value>,
-        path: &mut Vec<PathElem>,
+        path: &mut Vec<Step<'s>>,
         out: &mut Map<String, Value>,
     ) -> Result<(), NullBubble> {
         for item in &selections.items {
@@ -70,7 +101,7 @@ impl Projection<'_> {
                         continue;
                     };
                     let value = object.get(key).unwrap_or(&Value::Null);
-                    path.push(PathElem::Key(key.to_string()));
+                    path.push(Step::Key(key));
                     let completed = self.complete(field_type, value, &field.selections, path);
                     path.pop();
                     match completed {
@@ -105,12 +136,12 @@ impl Projection<'_> {
         Ok(())
     }
 
-    fn complete(
+    fn complete<'s>(
         &mut self,
         ty: &Type,
         value: &Value,
-        selections: &SelectionSet,
-        path: &mut Vec<PathElem>,
+        selections: &'s SelectionSet,
+        path: &mut Vec<Step<'s>>,
     ) -> Result<Value, NullBubble> {
         match ty {
             Type::NonNullType(inner) => {
@@ -130,7 +161,7 @@ impl Projection<'_> {
                 };
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    path.push(PathElem::Index(i));
+                    path.push(Step::Index(i));
                     let completed = self.complete(inner, item, selections, path);
                     path.pop();
                     match completed {
@@ -163,11 +194,12 @@ impl Projection<'_> {
 
     /// Records why a non-null position is null, unless an error on the same
     /// branch (a subgraph error below, an unavailable entity above) explains it.
-    fn null_error(&mut self, path: &[PathElem]) {
+    fn null_error(&mut self, path: &[Step<'_>]) {
+        // One path is a prefix of the other: they agree on the shorter one's length.
         let explained = self.errors.iter().any(|e| {
             e.path
                 .as_ref()
-                .is_some_and(|p| p.starts_with(path) || path.starts_with(p))
+                .is_some_and(|p| path.iter().zip(p).all(|(s, e)| s.is(e)))
         });
         if !explained {
             self.errors.push(
@@ -175,7 +207,7 @@ impl Projection<'_> {
                     ErrorCode::Internal,
                     "Cannot return null for non-nullable field",
                 )
-                .at(path.to_vec()),
+                .at(path.iter().map(|s| s.owned()).collect()),
             );
         }
     }
