@@ -3,6 +3,10 @@
 //! and a type index the executor and introspection read.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The schema is looked up for every field of every response: a hasher for
+/// short keys (FxHash) rather than SipHash, which no client input reaches.
+type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -181,7 +185,7 @@ pub(crate) enum TypeKind {
 
 pub(crate) struct TypeInfo {
     pub kind: TypeKind,
-    pub fields: HashMap<String, Type>,
+    pub fields: FastMap<String, Type>,
     /// Object types an interface or union may be at run time.
     pub possible_types: BTreeSet<String>,
 }
@@ -189,7 +193,7 @@ pub(crate) struct TypeInfo {
 /// Lookups over the API schema (with the introspection types).
 pub(crate) struct SchemaIndex {
     pub document: Arc<Document>,
-    pub types: HashMap<String, TypeInfo>,
+    pub types: FastMap<String, TypeInfo>,
     pub query: String,
     pub mutation: Option<String>,
     pub subscription: Option<String>,
@@ -200,7 +204,7 @@ pub(crate) struct SchemaIndex {
 
 impl SchemaIndex {
     pub fn new(document: Arc<Document>) -> Self {
-        let mut types = HashMap::new();
+        let mut types = FastMap::default();
         let mut implementers: HashMap<String, BTreeSet<String>> = HashMap::new();
         let mut inputs = HashMap::new();
         let mut enums = HashMap::new();
@@ -334,7 +338,7 @@ fn info(kind: TypeKind, fields: impl IntoIterator<Item = (String, Type)>) -> Typ
     }
 }
 
-fn object_types_of(types: &HashMap<String, TypeInfo>, name: &str) -> BTreeSet<String> {
+fn object_types_of(types: &FastMap<String, TypeInfo>, name: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut stack = vec![name.to_string()];
     let mut seen = BTreeSet::new();
