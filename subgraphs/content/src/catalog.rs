@@ -1,6 +1,7 @@
 //! The catalog's reads and writes apart from GraphQL: filtered, sorted,
-//! keyset-paged movie lists; writes with validation, outbox events and
-//! search-index updates; featured windows; views and the trending score.
+//! keyset-paged movie lists; writes with validation and outbox events (which
+//! the search index follows); search documents; featured windows; views and
+//! the trending score.
 //!
 //! Trending: each view adds 1 to a score that halves every half-life (6 hours
 //! for `DAY`, 2 days for `WEEK`). Stored as `log2(score)` measured in
