@@ -108,10 +108,12 @@ impl ElasticEngine {
     /// Concrete indexes behind the alias.
     async fn aliased(&self) -> Result<Vec<String>, SearchError> {
         let path = format!("_alias/{}", self.alias);
-        Ok(match self.send(reqwest::Method::GET, &path, None).await? {
+        let mut names: Vec<String> = match self.send(reqwest::Method::GET, &path, None).await? {
             Some(Value::Object(m)) => m.keys().cloned().collect(),
             _ => Vec::new(),
-        })
+        };
+        names.sort();
+        Ok(names)
     }
 
     async fn bulk(&self, lines: String, refresh: bool) -> Result<(), SearchError> {
@@ -397,6 +399,23 @@ impl Engine for ElasticEngine {
                 .map(|o| json!({ "remove_index": { "index": o } })),
         );
         self.post("_aliases", json!({ "actions": actions })).await?;
+        // Two rebuilds at once (replicas starting on an empty cluster) can
+        // both add their index: the newest stays behind the alias.
+        let behind = self.aliased().await?;
+        if behind.len() > 1 {
+            let keep = behind
+                .iter()
+                .chain(std::iter::once(&index))
+                .max_by_key(|name| name.rsplit('-').next().and_then(|m| m.parse::<i64>().ok()))
+                .cloned()
+                .unwrap_or(index);
+            let actions: Vec<Value> = behind
+                .iter()
+                .filter(|o| **o != keep)
+                .map(|o| json!({ "remove_index": { "index": o } }))
+                .collect();
+            self.post("_aliases", json!({ "actions": actions })).await?;
+        }
         progress(docs.len());
         Ok(())
     }
