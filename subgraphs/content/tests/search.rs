@@ -700,7 +700,7 @@ async fn the_elasticsearch_engine_speaks_the_recorded_protocol() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let url: url::Url = format!("http://{addr}/").parse().unwrap();
+    let url: url::Url = format!("http://{addr}").parse().unwrap();
     let engine = Arc::new(ElasticEngine::new(url, "marquee-content").unwrap());
     let check = || {
         let failures = fixtures.failures.lock().unwrap().clone();

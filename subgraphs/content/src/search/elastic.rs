@@ -31,7 +31,13 @@ pub struct ElasticEngine {
 
 impl ElasticEngine {
     /// An engine over the cluster at `base`, its index named after `index`.
-    pub fn new(base: Url, index: &str) -> Result<Self, SearchError> {
+    pub fn new(mut base: Url, index: &str) -> Result<Self, SearchError> {
+        // `join` replaces the last path segment unless the base ends in `/`
+        // (a cluster behind a path prefix, e.g. `https://host/es`).
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
@@ -496,5 +502,22 @@ impl Engine for ElasticEngine {
             .flatten()
             .filter_map(hit_id)
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_behind_a_path_prefix_keeps_it() {
+        for base in ["http://es.local:9200/es", "http://es.local:9200/es/"] {
+            let e = ElasticEngine::new(base.parse().unwrap(), "marquee-content").unwrap();
+            assert_eq!(
+                e.url("_bulk").unwrap().as_str(),
+                "http://es.local:9200/es/_bulk"
+            );
+            assert_eq!(e.alias(), "marquee-content-v1");
+        }
     }
 }
