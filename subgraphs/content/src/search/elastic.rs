@@ -370,6 +370,16 @@ impl Engine for ElasticEngine {
         "elasticsearch"
     }
 
+    async fn ping(&self) -> Result<(), SearchError> {
+        if self.aliased().await?.is_empty() {
+            return Err(SearchError::Elastic(format!(
+                "no index behind {}",
+                self.alias
+            )));
+        }
+        Ok(())
+    }
+
     async fn is_built(&self) -> Result<bool, SearchError> {
         Ok(!self.aliased().await?.is_empty())
     }

@@ -292,6 +292,8 @@ impl From<SearchError> for kit::Error {
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
+    /// Whether the engine answers and the index is there (for `/health/ready`).
+    async fn ping(&self) -> Result<(), SearchError>;
     /// Whether a complete index of [`SCHEMA_VERSION`] exists (else it must be built).
     async fn is_built(&self) -> Result<bool, SearchError>;
     /// Replaces the whole index with `docs`, calling `progress` with the

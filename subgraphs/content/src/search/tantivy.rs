@@ -493,6 +493,12 @@ impl Engine for Arc<TantivyEngine> {
         "tantivy"
     }
 
+    async fn ping(&self) -> Result<(), SearchError> {
+        // The index lives in this process: it answers when its files do.
+        self.index.load_metas()?;
+        Ok(())
+    }
+
     async fn is_built(&self) -> Result<bool, SearchError> {
         let metas = self.index.load_metas()?;
         Ok(metas.payload.as_deref() == Some(BUILT))
