@@ -71,6 +71,15 @@ enum Command {
     /// Token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The content search index.
+    #[command(subcommand)]
+    Search(SearchCommand),
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the index (tantivy, or Elasticsearch when configured) from the catalog.
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -160,6 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<Option<u8>> {
         Command::Migrate { subgraph } => migrate(&config, subgraph.as_deref()).await?,
         Command::Seed => seed(config).await?,
         Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await?,
+        Command::Search(SearchCommand::Reindex) => search_reindex(config).await?,
         Command::Schema(SchemaCommand::Export { dir }) => {
             for path in marquee::schema::export(&dir)? {
                 println!("wrote {}", path.display());
@@ -304,6 +314,37 @@ async fn rotate_keys(config: Arc<Config>) -> anyhow::Result<()> {
     .await?;
     let kid = users::keys::rotate(&services).await?;
     println!("new signing key {kid}; earlier keys stay published until their tokens expire");
+    Ok(())
+}
+
+/// `marquee search reindex`: a progress bar on a terminal, else a line per batch on stderr.
+async fn search_reindex(config: Arc<Config>) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let backends = Backends::connect(&config).await?;
+    let services = kit::Services::open(
+        &find("content")?,
+        config,
+        &backends,
+        CancellationToken::new(),
+        TaskTracker::new(),
+    )
+    .await?;
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(indicatif::ProgressBar::no_length);
+    let shown = bar.clone();
+    let progress = move |done: usize, total: usize| match &shown {
+        Some(bar) => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        None => eprintln!("search reindex: {done}/{total} titles"),
+    };
+    let n = content::reindex(&services, &progress).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    println!("content: {n} titles indexed");
     Ok(())
 }
 

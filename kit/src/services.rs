@@ -233,7 +233,13 @@ impl Services {
     /// `app` plus `/health`, `/health/ready`, `/metrics`, a JSON 404 and the
     /// request-observing middleware.
     pub fn finish(&self, app: Router) -> Router {
-        app.merge(self.readiness().routes())
+        self.finish_with(app, self.readiness())
+    }
+
+    /// `finish` with a readiness of the subgraph's own (`readiness()` plus
+    /// the checks of a backend only it uses, such as a search engine).
+    pub fn finish_with(&self, app: Router, readiness: Readiness) -> Router {
+        app.merge(readiness.routes())
             .merge(crate::telemetry::metrics_routes())
             .fallback(crate::telemetry::not_found)
             .layer(axum::middleware::from_fn_with_state(

@@ -1,6 +1,7 @@
 //! The catalog's reads and writes apart from GraphQL: filtered, sorted,
-//! keyset-paged movie lists; writes with validation, outbox events and
-//! search-index updates; featured windows; views and the trending score.
+//! keyset-paged movie lists; writes with validation and outbox events (which
+//! the search index follows); search documents; featured windows; views and
+//! the trending score.
 //!
 //! Trending: each view adds 1 to a score that halves every half-life (6 hours
 //! for `DAY`, 2 days for `WEEK`). Stored as `log2(score)` measured in
@@ -511,6 +512,9 @@ impl Catalog {
             .engine()
             .rebuild(docs, &|done| progress(done, n))
             .await?;
+        // Writes applied to the old index while the new one was filling (an
+        // Elasticsearch rebuild runs beside the live consumers) are not in it.
+        self.reconcile().await?;
         Ok(n)
     }
 
@@ -526,10 +530,16 @@ impl Catalog {
     /// bus in a crash; the `content-search` consumer covers the rest.
     /// Returns `(rebuilt, titles changed)`.
     pub async fn prepare_search(&self) -> Result<(bool, usize), Error> {
-        let engine = self.search.engine();
-        if !engine.is_built().await? {
+        if !self.search.engine().is_built().await? {
             return Ok((true, self.reindex().await?));
         }
+        Ok((false, self.reconcile().await?))
+    }
+
+    /// Re-indexes titles whose indexed stamp differs from the catalog's and
+    /// removes titles that are no longer live; returns how many changed.
+    pub async fn reconcile(&self) -> Result<usize, Error> {
+        let engine = self.search.engine();
         let docs = Self::docs_of(self.db(), None).await?;
         let mut stamps = engine.stamps().await?;
         let changed: Vec<Doc> = docs
@@ -541,7 +551,7 @@ impl Catalog {
         if n > 0 {
             engine.apply(changed, gone).await?;
         }
-        Ok((false, n))
+        Ok(n)
     }
 
     /// Re-indexes `ids` as `conn` sees them (a deleted or missing title leaves the index).

@@ -167,13 +167,17 @@ fn start(services: Services) -> BoxFuture<'static, anyhow::Result<Router>> {
         services.spawn_relay();
         spawn_consumers(&catalog);
         let schema = schema::build(catalog.clone());
+        let engine = catalog.search.engine().clone();
         let per_request: kit::graphql::PerRequest =
             std::sync::Arc::new(move |r| schema::with_loaders(&catalog, r));
-        Ok(services.finish(kit::graphql::routes_with(
-            schema,
-            services.verifier.clone(),
-            Some(per_request),
-        )))
+        let readiness = services.readiness().check("search", move || {
+            let engine = engine.clone();
+            async move { engine.ping().await.map_err(|e| e.to_string()) }
+        });
+        Ok(services.finish_with(
+            kit::graphql::routes_with(schema, services.verifier.clone(), Some(per_request)),
+            readiness,
+        ))
     })
 }
 

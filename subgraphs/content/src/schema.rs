@@ -1213,17 +1213,20 @@ impl Query {
             .await?;
         let ids: Vec<Uuid> = movies.keys().map(|k| k.0).collect();
         prefetch(ctx, ctx.look_ahead().field("hits").field("title"), &ids).await?;
+        // Cursors count the engine's hits, including any whose title was
+        // deleted a moment ago and is not shown (the index follows events).
+        let end = offset + page.len();
         let hits: Vec<SearchHit> = page
             .into_iter()
             .filter_map(|h| {
-                movies.get(&TitleKey(h.id)).map(|m| SearchHit {
+                let m = movies.get(&TitleKey(h.id))?;
+                m.deleted_at.is_none().then(|| SearchHit {
                     title: Title::from(m.clone()),
                     score: h.score,
                     highlight: h.highlight,
                 })
             })
             .collect();
-        let end = offset + hits.len();
         let facet = |v: Vec<(String, u64)>| {
             v.into_iter()
                 .map(|(value, count)| FacetCount { value, count })
@@ -1267,6 +1270,7 @@ impl Query {
         let found = ids
             .into_iter()
             .filter_map(|i| movies.remove(&TitleKey(i)))
+            .filter(|m| m.deleted_at.is_none())
             .collect();
         titles(ctx, found).await
     }

@@ -379,12 +379,42 @@ async fn graphql_search_pages_are_bounded_and_keep_their_shape() {
                 "[{l}] {bad}"
             );
         }
-        let r =
-            run(r#"{ suggest(prefix: "godf", first: 3) { __typename ... on Movie { title } } }"#)
-                .await;
+        let r = run(
+            r#"{ suggest(prefix: "godf", first: 3) { __typename ... on Movie { id title } } }"#,
+        )
+        .await;
         assert!(r.errors.is_empty(), "[{l}] {:?}", r.errors);
         let d = r.data.into_json().unwrap();
         assert_eq!(d["suggest"][0]["title"], "The Godfather", "[{l}] {d}");
+
+        // A title deleted a moment ago (its event not yet indexed) is not shown.
+        let id: Uuid = d["suggest"][0]["id"].as_str().unwrap().parse().unwrap();
+        title::Entity::update_many()
+            .col_expr(title::Column::DeletedAt, Expr::value(chrono::Utc::now()))
+            .filter(title::Column::Id.eq(id))
+            .exec(&catalog.services.db)
+            .await
+            .unwrap();
+        let r = run(r#"{ search(query: "godfather") { hits { title { title } } }
+                         suggest(prefix: "godf") { ... on Movie { title } } }"#)
+        .await;
+        let d = r.data.into_json().unwrap();
+        assert!(
+            d["search"]["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|h| h["title"]["title"] != "The Godfather"),
+            "[{l}] {d}"
+        );
+        assert!(
+            d["suggest"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["title"] != "The Godfather"),
+            "[{l}] {d}"
+        );
     }
 }
 
@@ -531,7 +561,15 @@ async fn a_deleted_index_is_rebuilt_and_a_stale_one_reconciled_at_start() {
             "[{l}] the index is on disk"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+        // An index of an earlier schema version is dropped, not read.
+        let old = dir.join("v0");
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("meta.json"), "{}").unwrap();
         let catalog = content::open(&services).await.unwrap();
+        assert!(
+            !old.exists(),
+            "[{l}] the old version's directory is removed"
+        );
         let r = catalog
             .search
             .search("godmothr", &movies(), 0, 5)
@@ -700,7 +738,7 @@ async fn the_elasticsearch_engine_speaks_the_recorded_protocol() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let url: url::Url = format!("http://{addr}/").parse().unwrap();
+    let url: url::Url = format!("http://{addr}").parse().unwrap();
     let engine = Arc::new(ElasticEngine::new(url, "marquee-content").unwrap());
     let check = || {
         let failures = fixtures.failures.lock().unwrap().clone();
@@ -709,6 +747,7 @@ async fn the_elasticsearch_engine_speaks_the_recorded_protocol() {
 
     let docs = fixture_docs();
     assert!(!engine.is_built().await.unwrap(), "no alias yet");
+    check();
     let progress = Arc::new(Mutex::new(Vec::new()));
     let p = progress.clone();
     let built = engine
@@ -718,6 +757,8 @@ async fn the_elasticsearch_engine_speaks_the_recorded_protocol() {
     built.unwrap();
     assert_eq!(*progress.lock().unwrap(), [3, 3]);
     assert!(engine.is_built().await.unwrap());
+    check();
+    engine.ping().await.unwrap();
     check();
 
     let index = SearchIndex::with_engine(engine.clone());
@@ -770,4 +811,40 @@ async fn the_elasticsearch_engine_speaks_the_recorded_protocol() {
         fixtures.queue.lock().unwrap().is_empty(),
         "all {n} exchanges used"
     );
+}
+
+#[tokio::test]
+async fn readiness_reports_the_search_engine() {
+    for b in TestBackend::all("content").await {
+        let services = b.services_for(&content::spec()).await;
+        let app = (content::spec().start)(services.clone()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+        let report: Value = reqwest::get(format!("http://{addr}/health/ready"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let search = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "search")
+            .cloned();
+        assert_eq!(
+            search.map(|c| c["status"].clone()),
+            Some(json!("ok")),
+            "[{}] {report}",
+            b.label
+        );
+        services.shutdown.cancel();
+    }
 }

@@ -31,7 +31,13 @@ pub struct ElasticEngine {
 
 impl ElasticEngine {
     /// An engine over the cluster at `base`, its index named after `index`.
-    pub fn new(base: Url, index: &str) -> Result<Self, SearchError> {
+    pub fn new(mut base: Url, index: &str) -> Result<Self, SearchError> {
+        // `join` replaces the last path segment unless the base ends in `/`
+        // (a cluster behind a path prefix, e.g. `https://host/es`).
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
@@ -108,10 +114,12 @@ impl ElasticEngine {
     /// Concrete indexes behind the alias.
     async fn aliased(&self) -> Result<Vec<String>, SearchError> {
         let path = format!("_alias/{}", self.alias);
-        Ok(match self.send(reqwest::Method::GET, &path, None).await? {
+        let mut names: Vec<String> = match self.send(reqwest::Method::GET, &path, None).await? {
             Some(Value::Object(m)) => m.keys().cloned().collect(),
             _ => Vec::new(),
-        })
+        };
+        names.sort();
+        Ok(names)
     }
 
     async fn bulk(&self, lines: String, refresh: bool) -> Result<(), SearchError> {
@@ -362,6 +370,16 @@ impl Engine for ElasticEngine {
         "elasticsearch"
     }
 
+    async fn ping(&self) -> Result<(), SearchError> {
+        if self.aliased().await?.is_empty() {
+            return Err(SearchError::Elastic(format!(
+                "no index behind {}",
+                self.alias
+            )));
+        }
+        Ok(())
+    }
+
     async fn is_built(&self) -> Result<bool, SearchError> {
         Ok(!self.aliased().await?.is_empty())
     }
@@ -397,6 +415,23 @@ impl Engine for ElasticEngine {
                 .map(|o| json!({ "remove_index": { "index": o } })),
         );
         self.post("_aliases", json!({ "actions": actions })).await?;
+        // Two rebuilds at once (replicas starting on an empty cluster) can
+        // both add their index: the newest stays behind the alias.
+        let behind = self.aliased().await?;
+        if behind.len() > 1 {
+            let keep = behind
+                .iter()
+                .chain(std::iter::once(&index))
+                .max_by_key(|name| name.rsplit('-').next().and_then(|m| m.parse::<i64>().ok()))
+                .cloned()
+                .unwrap_or(index);
+            let actions: Vec<Value> = behind
+                .iter()
+                .filter(|o| **o != keep)
+                .map(|o| json!({ "remove_index": { "index": o } }))
+                .collect();
+            self.post("_aliases", json!({ "actions": actions })).await?;
+        }
         progress(docs.len());
         Ok(())
     }
@@ -477,5 +512,22 @@ impl Engine for ElasticEngine {
             .flatten()
             .filter_map(hit_id)
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_behind_a_path_prefix_keeps_it() {
+        for base in ["http://es.local:9200/es", "http://es.local:9200/es/"] {
+            let e = ElasticEngine::new(base.parse().unwrap(), "marquee-content").unwrap();
+            assert_eq!(
+                e.url("_bulk").unwrap().as_str(),
+                "http://es.local:9200/es/_bulk"
+            );
+            assert_eq!(e.alias(), "marquee-content-v1");
+        }
     }
 }

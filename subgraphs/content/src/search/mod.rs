@@ -292,6 +292,8 @@ impl From<SearchError> for kit::Error {
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
+    /// Whether the engine answers and the index is there (for `/health/ready`).
+    async fn ping(&self) -> Result<(), SearchError>;
     /// Whether a complete index of [`SCHEMA_VERSION`] exists (else it must be built).
     async fn is_built(&self) -> Result<bool, SearchError>;
     /// Replaces the whole index with `docs`, calling `progress` with the
@@ -391,7 +393,10 @@ impl SearchIndex {
             offset,
             limit: limit.clamp(1, crate::catalog::MAX_PAGE as usize),
         };
-        let r = self.engine.search(&request).await?;
+        let started = std::time::Instant::now();
+        let r = self.engine.search(&request).await;
+        observe("search", self.engine.kind(), started, r.is_ok());
+        let r = r?;
         Ok(Results {
             hits: r
                 .hits
@@ -417,11 +422,21 @@ impl SearchIndex {
         if p.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self
+        let started = std::time::Instant::now();
+        let r = self
             .engine
             .suggest(&p, n.clamp(1, crate::catalog::MAX_PAGE as usize))
-            .await?)
+            .await;
+        observe("suggest", self.engine.kind(), started, r.is_ok());
+        Ok(r?)
     }
+}
+
+/// `marquee_content_search_seconds{op, engine, result}`.
+fn observe(op: &'static str, engine: &'static str, started: std::time::Instant, ok: bool) {
+    let result = if ok { "ok" } else { "error" };
+    metrics::histogram!("marquee_content_search_seconds", "op" => op, "engine" => engine, "result" => result)
+        .record(started.elapsed().as_secs_f64());
 }
 
 /// Whether the title word `w` matches query word `t` the way the engines match:

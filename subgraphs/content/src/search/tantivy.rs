@@ -99,6 +99,9 @@ pub struct TantivyEngine {
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// Held by a rebuild from its first delete to its commit, and by each
+    /// `apply`, so no commit in between publishes a half-built index.
+    gate: tokio::sync::Mutex<()>,
     fields: Fields,
 }
 
@@ -156,6 +159,7 @@ impl TantivyEngine {
             index,
             reader,
             writer: Mutex::new(writer),
+            gate: tokio::sync::Mutex::new(()),
             fields,
         });
         open.push((dir, Arc::downgrade(&engine)));
@@ -489,6 +493,12 @@ impl Engine for Arc<TantivyEngine> {
         "tantivy"
     }
 
+    async fn ping(&self) -> Result<(), SearchError> {
+        // The index lives in this process: it answers when its files do.
+        self.index.load_metas()?;
+        Ok(())
+    }
+
     async fn is_built(&self) -> Result<bool, SearchError> {
         let metas = self.index.load_metas()?;
         Ok(metas.payload.as_deref() == Some(BUILT))
@@ -499,24 +509,33 @@ impl Engine for Arc<TantivyEngine> {
         docs: Vec<Doc>,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<(), SearchError> {
-        // Documents are converted and added here (cheap, in memory); the
-        // commit, which writes segments, runs on a blocking thread.
-        {
-            let writer = self.writer();
-            writer.delete_all_documents()?;
-            for (i, d) in docs.iter().enumerate() {
-                writer.add_document(self.document(d))?;
-                if (i + 1) % 100 == 0 {
-                    progress(i + 1);
+        // Nothing is visible until the final commit: searches keep the old
+        // index meanwhile, and a crash before it leaves the old index behind.
+        let _gate = self.gate.lock().await;
+        self.writer().delete_all_documents()?;
+        let total = docs.len();
+        let mut done = 0;
+        let mut rest = docs;
+        while !rest.is_empty() {
+            let chunk: Vec<Doc> = rest.drain(..rest.len().min(500)).collect();
+            done += chunk.len();
+            blocking(self, move |e| {
+                let writer = e.writer();
+                for d in &chunk {
+                    writer.add_document(e.document(d))?;
                 }
-            }
+                Ok(())
+            })
+            .await?;
+            progress(done);
         }
         blocking(self, |e| e.commit(&mut e.writer())).await?;
-        progress(docs.len());
+        progress(total);
         Ok(())
     }
 
     async fn apply(&self, docs: Vec<Doc>, deleted: Vec<Uuid>) -> Result<(), SearchError> {
+        let _gate = self.gate.lock().await;
         blocking(self, move |e| {
             let mut writer = e.writer();
             for id in deleted.iter().chain(docs.iter().map(|d| &d.id)) {
