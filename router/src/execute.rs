@@ -270,10 +270,7 @@ impl<'a> Execution<'a> {
                 let mut index_of: HashMap<String, usize> = HashMap::new();
                 let mut kept_paths = Vec::new();
                 let mut rep_index = Vec::new();
-                for path in paths {
-                    let Some(entity) = value_at(&data, &path) else {
-                        continue;
-                    };
+                for (path, entity) in paths {
                     let Some(mut rep) = self.representation(group.requires, entity) else {
                         continue;
                     };
@@ -588,17 +585,18 @@ fn rewrite_at(
     }
 }
 
-/// Every concrete path (keys and list indexes) `flatten` reaches in `value`.
-fn collect_paths(
-    value: &Value,
+/// Every concrete path (keys and list indexes) `flatten` reaches in `value`,
+/// with the object found there (so it is not looked up again).
+fn collect_paths<'v>(
+    value: &'v Value,
     flatten: &[FlattenNodePathSegment],
     is_a: &TypeMatcher<'_>,
     prefix: &mut Vec<PathElem>,
-    out: &mut Vec<Vec<PathElem>>,
+    out: &mut Vec<(Vec<PathElem>, &'v Value)>,
 ) {
     match (flatten, value) {
         (_, Value::Null) => {}
-        ([], Value::Object(_)) => out.push(prefix.clone()),
+        ([], Value::Object(_)) => out.push((prefix.clone(), value)),
         ([], Value::Array(items)) => {
             // A flatten path that ends on a list means each of its items.
             for (i, item) in items.iter().enumerate() {
@@ -640,16 +638,6 @@ fn collect_paths(
         }
         _ => {}
     }
-}
-
-fn value_at<'v>(mut value: &'v Value, path: &[PathElem]) -> Option<&'v Value> {
-    for elem in path {
-        value = match elem {
-            PathElem::Key(k) => value.get(k)?,
-            PathElem::Index(i) => value.get(i)?,
-        };
-    }
-    Some(value)
 }
 
 fn value_at_mut<'v>(mut value: &'v mut Value, path: &[PathElem]) -> Option<&'v mut Value> {
@@ -721,8 +709,9 @@ mod tests {
         let mut out = Vec::new();
         let exact = |c: &str, t: &str| c == t;
         collect_paths(&data, path.as_slice(), &exact, &mut Vec::new(), &mut out);
+        assert_eq!(out[1].1["id"], 3);
         assert_eq!(
-            out,
+            out.into_iter().map(|(p, _)| p).collect::<Vec<_>>(),
             vec![
                 vec![PathElem::Key("feed".into()), PathElem::Index(0)],
                 vec![PathElem::Key("feed".into()), PathElem::Index(3)],

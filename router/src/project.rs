@@ -50,12 +50,7 @@ impl Step<'_> {
 impl Projection<'_> {
     /// The response `data` for `selections` on the root type; `null` when null
     /// propagation reached the root.
-    pub fn root<'s>(
-        &mut self,
-        selections: &'s SelectionSet,
-        root_type: &str,
-        data: &Value,
-    ) -> Value {
+    pub fn root(&mut self, selections: &SelectionSet, root_type: &str, data: &Value) -> Value {
         let empty = Map::new();
         let object = data.as_object().unwrap_or(&empty);
         let mut out = Map::new();
