@@ -19,6 +19,7 @@ pub mod policy;
 mod project;
 mod reload;
 mod response;
+mod subscriptions;
 mod supergraph;
 mod variables;
 
@@ -35,6 +36,7 @@ pub use fetch::{
 };
 pub use http::{routes, Policies};
 pub use response::{GraphqlError, GraphqlResponse, PathElem};
+pub use subscriptions::Live;
 pub use supergraph::{Supergraph, SupergraphError, SupergraphSource};
 
 /// Loads the supergraph and builds the engine the HTTP layer runs on.
@@ -74,6 +76,17 @@ pub async fn app(
     source: SupergraphSource,
     cache: &kit::cache::Cache,
 ) -> anyhow::Result<axum::Router> {
+    app_with_events(config, source, cache, None).await
+}
+
+/// `app`, serving subscriptions from `bus` (WebSocket and SSE on `/graphql`)
+/// when one is given.
+pub async fn app_with_events(
+    config: Arc<kit::Config>,
+    source: SupergraphSource,
+    cache: &kit::cache::Cache,
+    bus: Option<kit::events::SharedBus>,
+) -> anyhow::Result<axum::Router> {
     let engine = engine(&config, &source).await?;
     if config.router.reload_interval_secs > 0 {
         reload::watch(
@@ -82,5 +95,14 @@ pub async fn app(
             Duration::from_secs(config.router.reload_interval_secs),
         );
     }
-    Ok(http::routes(engine, Policies::from_config(&config, cache)?))
+    let mut policies = Policies::from_config(&config, cache)?;
+    policies.live = bus.map(|bus| {
+        Arc::new(Live::new(
+            engine.clone(),
+            bus,
+            policies.verifier.clone(),
+            &config.bus.subject_prefix,
+        ))
+    });
+    Ok(http::routes(engine, policies))
 }

@@ -80,7 +80,7 @@ impl Event {
 }
 
 /// Subject tokens may not contain separators or wildcards.
-fn sanitize_token(t: &str) -> String {
+pub fn sanitize_token(t: &str) -> String {
     t.chars()
         .map(|c| {
             if matches!(c, '.' | '*' | '>' | ' ') || c.is_control() {
