@@ -51,6 +51,8 @@ type Socket =
 struct Ws {
     socket: Socket,
     label: &'static str,
+    /// Messages that arrived while `subscribe` waited for its pong.
+    early: std::collections::VecDeque<Value>,
 }
 
 impl Ws {
@@ -72,6 +74,7 @@ impl Ws {
         Self {
             socket,
             label: sys.label,
+            early: Default::default(),
         }
     }
 
@@ -103,17 +106,23 @@ impl Ws {
             .await;
         self.send(json!({"type": "ping", "payload": {"after": id}}))
             .await;
+        let mut early = Vec::new();
         loop {
             let m = self.recv().await;
             if m["type"] == "pong" && m["payload"]["after"] == id {
+                self.early.extend(early);
                 return;
             }
             assert_ne!(m["type"], "error", "[{}] {id} was refused: {m}", self.label);
+            early.push(m);
         }
     }
 
     /// The next protocol message (a close fails the test).
     async fn recv(&mut self) -> Value {
+        if let Some(m) = self.early.pop_front() {
+            return m;
+        }
         loop {
             let m = tokio::time::timeout(PATIENCE, self.socket.next())
                 .await
@@ -538,6 +547,63 @@ async fn protocol_faults_close_the_socket_with_their_codes() {
             }
             other => panic!("[{l}] expected a close, got {other:?}"),
         }
+        sys.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_reconnecting_member_resumes_after_the_last_event_it_received() {
+    for sys in systems().await {
+        let l = sys.label;
+        let (a, _) = register(&sys, "dallas").await;
+        let (b, b_id) = register(&sys, "lambert").await;
+        let d = sys
+            .data(
+                Some(&a),
+                "mutation($m: [ID!]!) { createChatRoom(memberIds: $m) { id } }",
+                json!({"m": [b_id]}),
+            )
+            .await;
+        let room = d["createChatRoom"]["id"].as_str().unwrap().to_string();
+        let send = |body: &'static str| {
+            let (sys, a, room) = (&sys, &a, &room);
+            async move {
+                sys.data(
+                    Some(a),
+                    "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }",
+                    json!({"r": room, "b": body}),
+                )
+                .await;
+            }
+        };
+        let query = "subscription($r: ID!, $after: ID) { chatMessageAdded(roomId: $r, after: $after) { body } }";
+        let body = |m: &Value| m["payload"]["data"]["chatMessageAdded"]["body"].clone();
+
+        let mut ws = Ws::connect(&sys, Some(&b)).await;
+        ws.subscribe("m", query, json!({"r": room})).await;
+        send("one").await;
+        let first = ws.recv().await;
+        assert_eq!(body(&first), "one", "[{l}] {first}");
+        let cursor = first["payload"]["extensions"]["eventId"].clone();
+        drop(ws);
+
+        send("two").await;
+        send("three").await;
+        let mut ws = Ws::connect(&sys, Some(&b)).await;
+        ws.subscribe("m", query, json!({"r": room, "after": cursor}))
+            .await;
+        send("four").await;
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            let m = ws.recv().await;
+            assert_eq!(m["type"], "next", "[{l}] {m}");
+            got.push(body(&m));
+        }
+        assert_eq!(got, ["two", "three", "four"], "[{l}]");
+        // Nothing else is pending: the next message is the answer to a ping.
+        ws.send(json!({"type": "ping"})).await;
+        assert_eq!(ws.recv().await["type"], "pong", "[{l}]");
+        drop(ws);
         sys.stop().await;
     }
 }

@@ -150,8 +150,18 @@ pub trait Bus: Send + Sync + 'static {
     async fn consume(&self, name: &str, filters: &[String]) -> Result<Deliveries, BusError>;
     /// Live events on subjects matching `filter` from now on; nothing is kept.
     async fn subscribe(&self, filter: &str) -> Result<EventStream, BusError>;
-    /// Sends a message only to live subscribers (typing indicators and the like).
+    /// Sends a message only to live subscribers (typing indicators and the
+    /// like): never stored, never handed to durable consumers or replays.
     async fn publish_ephemeral(&self, event: &Event) -> Result<(), BusError>;
+    /// Stored events on subjects matching `filter` that occurred at or after
+    /// `since`, oldest first, at most `limit` (what a reconnecting subscriber
+    /// missed).
+    async fn replay(
+        &self,
+        filter: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Event>, BusError>;
     async fn ping(&self) -> Result<(), BusError>;
     fn kind(&self) -> &'static str;
 }

@@ -1,5 +1,5 @@
 //! Which subscription fields the bus feeds: read from the supergraph's
-//! `@fromEvents(subject:, key:, value:, check:)` on `Subscription` fields (a
+//! `@fromEvents(subject:, key:, value:, check:, resume:)` on `Subscription` fields (a
 //! composed directive a subgraph declares), and how a field's subject template
 //! becomes a subject for one subscriber.
 
@@ -34,6 +34,8 @@ pub(crate) struct LiveField {
     /// A query run with the subscriber's token and the field's arguments
     /// before subscribing; an error refuses the subscription.
     pub check: Option<String>,
+    /// The argument holding a resume cursor (an event id).
+    pub resume: Option<String>,
 }
 
 impl LiveField {
@@ -144,6 +146,7 @@ pub(crate) fn live_fields(sdl: &str) -> HashMap<String, LiveField> {
                     source,
                     return_type: named_type(&field.field_type).to_string(),
                     check: arg("check"),
+                    resume: arg("resume"),
                 },
             );
         }
@@ -170,7 +173,7 @@ directive @fromEvents(subject: String!, key: String, value: String, check: Strin
 type Query { a: Int }
 type Chat { id: ID! }
 type Subscription {
-  chatAdded(roomId: ID!): Chat! @fromEvents(subject: "social.chat.{roomId}", key: "messageId", check: "query { a }")
+  chatAdded(roomId: ID!, after: ID): Chat! @fromEvents(subject: "social.chat.{roomId}", key: "messageId", check: "query { a }", resume: "after")
   unread: Int! @fromEvents(subject: "social.unread.{viewer}", value: "count")
   plain: Int
 }
@@ -189,6 +192,8 @@ type Subscription {
         );
         assert_eq!(chat.return_type, "Chat");
         assert_eq!(chat.check.as_deref(), Some("query { a }"));
+        assert_eq!(chat.resume.as_deref(), Some("after"));
+        assert_eq!(f["unread"].resume, None);
         assert!(!chat.needs_viewer());
         assert!(f["unread"].needs_viewer());
         assert_eq!(

@@ -39,6 +39,8 @@ pub(crate) use ws::serve as serve_ws;
 
 /// Event ids remembered per subscription to drop redeliveries.
 const DEDUP_WINDOW: usize = 512;
+/// Most missed events a resuming subscription is sent before live ones.
+const MAX_REPLAY: usize = 500;
 
 type LiveFields = HashMap<String, LiveField>;
 
@@ -46,6 +48,7 @@ type LiveFields = HashMap<String, LiveField>;
 /// the token verifier for `connection_init` payloads.
 pub struct Live {
     engine: Arc<Engine>,
+    bus: SharedBus,
     hub: hub::Hub,
     verifier: Option<Arc<kit::auth::Verifier>>,
     prefix: String,
@@ -69,7 +72,8 @@ impl Live {
     ) -> Self {
         Self {
             engine,
-            hub: hub::Hub::new(bus),
+            hub: hub::Hub::new(bus.clone()),
+            bus,
             verifier,
             prefix: subject_prefix.to_string(),
             fields: Mutex::new(None),
@@ -235,12 +239,37 @@ impl Live {
             ))
         })?;
         let receiver = topic.receiver();
+        // Joined first, replayed second: an event published in between is
+        // both in the backlog and on the topic, and delivered once.
+        let backlog = match resume_from(&plan.field, &arguments) {
+            Some(cursor) => {
+                let since = cursor_time(cursor);
+                let missed = self
+                    .bus
+                    .replay(&subject, since, MAX_REPLAY)
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, subject, "replay failed");
+                        one(GraphqlError::new(
+                            ErrorCode::ServiceUnavailable,
+                            "the event bus is unavailable",
+                        ))
+                    })?;
+                missed
+                    .into_iter()
+                    .filter(|e| e.id != cursor)
+                    .map(Arc::new)
+                    .collect()
+            }
+            None => VecDeque::new(),
+        };
         metrics::gauge!("marquee_router_subscriptions").increment(1.0);
         Ok(Started::Stream(Box::new(Subscription {
             engine: self.engine.clone(),
             plan,
             _topic: topic,
             receiver,
+            backlog,
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
         })))
@@ -310,6 +339,27 @@ pub(crate) async fn intercept(
     upgrade
         .protocols([ws::PROTOCOL])
         .on_upgrade(move |socket| serve_ws(live, socket, protocol_ok, headers, forward, ip))
+}
+
+/// The cursor a resuming subscriber sent, when the field takes one.
+fn resume_from(field: &LiveField, arguments: &Map<String, Value>) -> Option<Uuid> {
+    let name = field.resume.as_ref()?;
+    arguments
+        .get(name)
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// When the event `cursor` names happened: its UUIDv7 timestamp. Events of
+/// that same millisecond are replayed too (at least once; the client drops
+/// ids it has seen).
+fn cursor_time(cursor: Uuid) -> chrono::DateTime<chrono::Utc> {
+    let (secs, nanos) = cursor
+        .get_timestamp()
+        .map(|t| t.to_unix())
+        .unwrap_or((0, 0));
+    let millis = (secs as i64) * 1000 + i64::from(nanos / 1_000_000);
+    chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default()
 }
 
 /// The `_entities` fetch that turns an event into the root entity.
@@ -424,6 +474,8 @@ pub(crate) struct Subscription {
     plan: LivePlan,
     _topic: Arc<hub::Topic>,
     receiver: broadcast::Receiver<Arc<Event>>,
+    /// Missed events of a resuming subscriber, sent before live ones.
+    backlog: VecDeque<Arc<Event>>,
     seen: HashSet<Uuid>,
     seen_order: VecDeque<Uuid>,
 }
@@ -445,7 +497,11 @@ impl Subscription {
     /// topic closed.
     pub async fn next(&mut self) -> Option<Delivered> {
         loop {
-            let event = match self.receiver.recv().await {
+            let received = match self.backlog.pop_front() {
+                Some(e) => Ok(e),
+                None => self.receiver.recv().await,
+            };
+            let event = match received {
                 Ok(e) => e,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     metrics::counter!("marquee_router_subscription_lagged_total").increment(n);

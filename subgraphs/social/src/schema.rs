@@ -53,14 +53,15 @@ pub fn sdl() -> String {
 /// `@fromEvents` names the subject (after the deployment's prefix; `{viewer}`
 /// is the subscriber's user id, `{name}` an argument), where the returned
 /// entity's `id` is in the event payload (`key`) or which payload member is
-/// the value itself (`value`), and an optional query the router runs with the
+/// the value itself (`value`), an optional query the router runs with the
 /// subscriber's token and the field's arguments before subscribing (`check`:
-/// an error refuses the subscription). Each event is then resolved through
+/// an error refuses the subscription), and the argument that carries a resume
+/// cursor (`resume`: the last `extensions.eventId` the client received). Each event is then resolved through
 /// this subgraph's `_entities` with the subscriber's token, so an entity the
 /// subscriber may no longer see (a room they left) is not delivered. The
 /// subgraph keeps no client connections and serves no subscription itself.
 pub const LIVE_SDL: &str = r#"
-directive @fromEvents(subject: String!, key: String, value: String, check: String) on FIELD_DEFINITION
+directive @fromEvents(subject: String!, key: String, value: String, check: String, resume: String) on FIELD_DEFINITION
 extend schema @link(url: "https://marquee.dev/spec/events/v0.1", import: ["@fromEvents"]) @composeDirective(name: "@fromEvents")
 
 """
@@ -68,17 +69,20 @@ Live events, served by the router from the event bus.
 """
 type Subscription {
 	"""
-	Your notifications as they are created or gain another actor.
+	Your notifications as they are created or gain another actor. With
+	`after` (the `eventId` of the last one received, from the response's
+	extensions) the ones since then come first.
 	"""
-	notificationAdded: Notification! @fromEvents(subject: "social.notification_created.{viewer}", key: "notificationId")
+	notificationAdded(after: ID): Notification! @fromEvents(subject: "social.notification_created.{viewer}", key: "notificationId", resume: "after")
 	"""
 	Your unread notification count whenever it changes.
 	"""
 	unreadNotificationCountChanged: Int! @fromEvents(subject: "social.unread_count_changed.{viewer}", value: "count")
 	"""
-	New messages in a room you are a member of.
+	New messages in a room you are a member of. With `after` (the `eventId`
+	of the last one received) the ones sent since then come first.
 	"""
-	chatMessageAdded(roomId: ID!): ChatMessage! @fromEvents(subject: "social.chat_message_sent.{roomId}", key: "messageId", check: "query($roomId: ID!) { chatRoom(id: $roomId) { id } }")
+	chatMessageAdded(roomId: ID!, after: ID): ChatMessage! @fromEvents(subject: "social.chat_message_sent.{roomId}", key: "messageId", check: "query($roomId: ID!) { chatRoom(id: $roomId) { id } }", resume: "after")
 	"""
 	Members of a room starting to type (ephemeral: never stored, never replayed).
 	"""
