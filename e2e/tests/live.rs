@@ -607,3 +607,86 @@ async fn a_reconnecting_member_resumes_after_the_last_event_it_received() {
         sys.stop().await;
     }
 }
+
+#[tokio::test]
+async fn new_comments_and_reviews_stream_over_sse() {
+    for sys in systems().await {
+        let l = sys.label;
+        let (a, _) = register(&sys, "vasquez").await;
+        let (b, _) = register(&sys, "frost").await;
+        let post = sys
+            .data(
+                Some(&a),
+                "mutation { createPost(input: { body: \"stay frosty\" }) { id } }",
+                json!({}),
+            )
+            .await["createPost"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let title = "00000000-0000-7000-8000-000000000042";
+        let mut comments = Sse::subscribe(
+            &sys,
+            &a,
+            "subscription($p: ID!) { commentAdded(postId: $p) { body postId author { username } } }",
+            json!({"p": post}),
+        )
+        .await;
+        let mut reviews = Sse::subscribe(
+            &sys,
+            &a,
+            "subscription($t: ID!) { reviewAdded(titleId: $t) { body score author { username } } }",
+            json!({"t": title}),
+        )
+        .await;
+        sys.data(
+            Some(&b),
+            "mutation($p: ID!) { addComment(input: { postId: $p, body: \"affirmative\" }) { id } }",
+            json!({"p": post}),
+        )
+        .await;
+        sys.data(
+            Some(&b),
+            "mutation($t: ID!) { writeReview(input: { titleId: $t, body: \"game over, man\", score: 9 }) { id } }",
+            json!({"t": title}),
+        )
+        .await;
+        let (event, data) = comments.next().await;
+        assert_eq!(event, "next", "[{l}] {data}");
+        let data: Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(
+            data["data"]["commentAdded"],
+            json!({"body": "affirmative", "postId": post, "author": {"username": "frost"}}),
+            "[{l}] {data}"
+        );
+        let (event, data) = reviews.next().await;
+        assert_eq!(event, "next", "[{l}] {data}");
+        let data: Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(
+            data["data"]["reviewAdded"],
+            json!({"body": "game over, man", "score": 9, "author": {"username": "frost"}}),
+            "[{l}] {data}"
+        );
+        drop((comments, reviews));
+        sys.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_socket_is_closed_when_its_access_token_expires() {
+    let systems = System::all_with(false, |c| c.auth.access_token_ttl_secs = 2).await;
+    for sys in systems {
+        let l = sys.label;
+        let (b, _) = register(&sys, "gorman").await;
+        let mut ws = Ws::open(&sys).await;
+        ws.send(
+            json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {b}")}}),
+        )
+        .await;
+        // Acknowledged (or already expired on a slow run): closed with 4403 either way.
+        let (code, reason) = ws.closed().await;
+        assert_eq!(code, 4403, "[{l}] {reason}");
+        assert!(reason.contains("expired"), "[{l}] {reason}");
+        sys.stop().await;
+    }
+}

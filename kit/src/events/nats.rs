@@ -1,6 +1,7 @@
 //! The production bus: NATS JetStream. One stream holds `<prefix>.>`; publish
 //! waits for the stream's ack and sets `Nats-Msg-Id` so a republished outbox row
 //! is dropped inside the duplicate window; durable pull consumers ack explicitly.
+//! Ephemeral events go on `_live.<subject>`, outside the stream, over core NATS.
 
 use std::time::Duration;
 
