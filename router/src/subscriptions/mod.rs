@@ -54,6 +54,7 @@ pub struct Live {
     prefix: String,
     /// `@fromEvents` fields of the supergraph with this hash.
     fields: Mutex<Option<(u64, Arc<LiveFields>)>>,
+    resolved: Resolved,
 }
 
 /// How an operation sent on a subscription transport starts.
@@ -77,6 +78,10 @@ impl Live {
             verifier,
             prefix: subject_prefix.to_string(),
             fields: Mutex::new(None),
+            resolved: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(10))
+                .build(),
         }
     }
 
@@ -263,12 +268,24 @@ impl Live {
             }
             None => VecDeque::new(),
         };
+        let share_key = {
+            let mut key = plan.prepared.operation.to_string();
+            key.push('\n');
+            key.push_str(&Value::Object(plan.variables.clone()).to_string());
+            key.push('\n');
+            if let Some(auth) = plan.headers.get(http::header::AUTHORIZATION) {
+                key.push_str(&String::from_utf8_lossy(auth.as_bytes()));
+            }
+            xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+        };
         metrics::gauge!("marquee_router_subscriptions").increment(1.0);
         Ok(Started::Stream(Box::new(Subscription {
             engine: self.engine.clone(),
             plan,
             _topic: topic,
             receiver,
+            resolved: self.resolved.clone(),
+            share_key,
             backlog,
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
@@ -336,8 +353,12 @@ pub(crate) async fn intercept(
             Err(rejection) => return rejection.into_response(),
         };
     let headers = parts.headers;
+    // Small buffers: most sockets idle, and a subscriber costs what they hold.
     upgrade
         .protocols([ws::PROTOCOL])
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(ws::MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| serve_ws(live, socket, protocol_ok, headers, forward, ip))
 }
 
@@ -379,8 +400,16 @@ struct LivePlan {
     root_type: String,
     response_key: String,
     entity: Option<EntityStep>,
+}
+
+impl LivePlan {
     /// The plan after its subscription fetch (fields of other subgraphs).
-    rest: Vec<PlanNode>,
+    fn rest(&self) -> &[PlanNode] {
+        match &self.prepared.plan.node {
+            Some(PlanNode::Sequence(seq)) => seq.nodes.get(1..).unwrap_or_default(),
+            _ => &[],
+        }
+    }
 }
 
 impl LivePlan {
@@ -394,10 +423,10 @@ impl LivePlan {
     ) -> Result<Self, GraphqlError> {
         let unplannable =
             || GraphqlError::new(ErrorCode::Internal, "the subscription could not be planned");
-        let (primary, rest) = match &prepared.plan.node {
-            Some(PlanNode::Subscription(s)) => (&s.primary, Vec::new()),
-            Some(PlanNode::Sequence(seq)) => match seq.nodes.split_first() {
-                Some((PlanNode::Subscription(s), rest)) => (&s.primary, rest.to_vec()),
+        let primary = match &prepared.plan.node {
+            Some(PlanNode::Subscription(s)) => &s.primary,
+            Some(PlanNode::Sequence(seq)) => match seq.nodes.first() {
+                Some(PlanNode::Subscription(s)) => &s.primary,
                 _ => return Err(unplannable()),
             },
             _ => return Err(unplannable()),
@@ -426,7 +455,6 @@ impl LivePlan {
             root_type,
             response_key,
             entity,
-            rest,
         })
     }
 }
@@ -474,6 +502,9 @@ pub(crate) struct Subscription {
     plan: LivePlan,
     _topic: Arc<hub::Topic>,
     receiver: broadcast::Receiver<Arc<Event>>,
+    resolved: Resolved,
+    /// Operation, variables and token: what `resolved` is shared by.
+    share_key: u64,
     /// Missed events of a resuming subscriber, sent before live ones.
     backlog: VecDeque<Arc<Event>>,
     seen: HashSet<Uuid>,
@@ -486,11 +517,15 @@ impl Drop for Subscription {
     }
 }
 
-/// One delivered event: its response and the event id (the resume cursor).
+/// One delivered event: its `next` payload as JSON text (the response, with
+/// the event id, the resume cursor, in `extensions.eventId`).
 pub(crate) struct Delivered {
-    pub response: GraphqlResponse,
-    pub event_id: Uuid,
+    pub payload: Arc<str>,
 }
+
+/// Subscribers whose operation, variables and token are the same see the same
+/// answer to an event: it is resolved once for all of them.
+type Resolved = moka::future::Cache<(Uuid, u64), Option<Arc<str>>>;
 
 impl Subscription {
     /// The next event this subscriber may see, resolved; `None` when the
@@ -513,12 +548,19 @@ impl Subscription {
             if !self.first_time(event.id) {
                 continue;
             }
-            if let Some(response) = self.resolve(&event).await {
+            let answer = self
+                .resolved
+                .get_with((event.id, self.share_key), async {
+                    let response = self.resolve(&event).await?;
+                    let mut payload =
+                        serde_json::to_value(&response).expect("responses always serialize");
+                    payload["extensions"] = json!({ "eventId": event.id });
+                    Some(Arc::from(payload.to_string()))
+                })
+                .await;
+            if let Some(payload) = answer {
                 metrics::counter!("marquee_router_subscription_deliveries_total").increment(1);
-                return Some(Delivered {
-                    response,
-                    event_id: event.id,
-                });
+                return Some(Delivered { payload });
             }
         }
     }
@@ -576,7 +618,7 @@ impl Subscription {
             let mut data = execution.data.lock().unwrap_or_else(|p| p.into_inner());
             *data = json!({ plan.response_key.clone(): root_value });
         }
-        for node in &plan.rest {
+        for node in plan.rest() {
             execution.run(node).await;
         }
         let raw = execution

@@ -124,9 +124,7 @@ fn events(
                 _ = tx.closed() => return,
                 d = subscription.next() => {
                     let Some(d) = d else { break };
-                    let mut payload = serde_json::to_value(&d.response).unwrap_or_default();
-                    payload["extensions"] = json!({ "eventId": d.event_id });
-                    if tx.send(next(&payload)).await.is_err() {
+                    if tx.send(SseEvent::default().event("next").data(&*d.payload)).await.is_err() {
                         return;
                     }
                 }

@@ -31,7 +31,7 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Operations one socket may run at once.
 const MAX_OPERATIONS: usize = 100;
 /// Largest client message accepted.
-const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -307,14 +307,14 @@ async fn forward_events(
     tx: mpsc::Sender<Message>,
     done: mpsc::UnboundedSender<String>,
 ) {
+    // The payload is shared JSON text: spliced in, not parsed again.
+    let head = format!(r#"{{"type":"next","id":{},"payload":"#, json!(id));
     while let Some(d) = subscription.next().await {
-        let mut payload = serde_json::to_value(&d.response).expect("responses always serialize");
-        payload["extensions"] = json!({ "eventId": d.event_id });
-        if tx
-            .send(text(json!({"type": "next", "id": id, "payload": payload})))
-            .await
-            .is_err()
-        {
+        let mut message = String::with_capacity(head.len() + d.payload.len() + 1);
+        message.push_str(&head);
+        message.push_str(&d.payload);
+        message.push('}');
+        if tx.send(Message::Text(message.into())).await.is_err() {
             break;
         }
     }
