@@ -137,6 +137,19 @@ impl Ws {
         }
     }
 
+    /// `closed` without its own time limit.
+    async fn closed_eventually(&mut self) -> (u16, String) {
+        loop {
+            match self.socket.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (u16::from(frame.code), frame.reason.to_string())
+                }
+                Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("[{}] closed without a code: {other:?}", self.label),
+            }
+        }
+    }
+
     /// The close code and reason the router ends the socket with.
     async fn closed(&mut self) -> (u16, String) {
         loop {
@@ -687,6 +700,25 @@ async fn a_socket_is_closed_when_its_access_token_expires() {
         let (code, reason) = ws.closed().await;
         assert_eq!(code, 4403, "[{l}] {reason}");
         assert!(reason.contains("expired"), "[{l}] {reason}");
+        sys.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_closes_the_socket() {
+    for sys in systems().await {
+        let l = sys.label;
+        let (b, _) = register(&sys, "hudson").await;
+        let mut ws = Ws::connect(&sys, Some(&b)).await;
+        ws.subscribe("n", "subscription { notificationAdded { id } }", json!({}))
+            .await;
+        sys.data(Some(&b), "mutation { logoutAll }", json!({}))
+            .await;
+        // The router verifies a socket's token again every 10 s.
+        let (code, reason) = tokio::time::timeout(PATIENCE * 2, ws.closed_eventually())
+            .await
+            .unwrap_or_else(|_| panic!("[{l}] the socket stayed open"));
+        assert_eq!(code, 4403, "[{l}] {reason}");
         sys.stop().await;
     }
 }

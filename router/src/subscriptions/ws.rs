@@ -3,8 +3,9 @@
 //! `{"authorization": "Bearer <token>"}`), `connection_ack`, `ping`/`pong`,
 //! `subscribe` → `next`* then `complete` (or `error`), `complete` from the
 //! client stops one operation. Protocol faults close the socket with the
-//! protocol's codes: 4400 bad message, 4401 subscribe before ack, 4403 bad or
-//! expired token (checked at `connection_init` and again when it expires),
+//! protocol's codes: 4400 bad message, 4401 subscribe before ack, 4403 bad,
+//! expired or revoked token (checked at `connection_init`, when it expires and
+//! every `RECHECK`, so a logout or suspension ends the socket),
 //! 4406 wrong subprotocol, 4408 no `connection_init` in time, 4409 duplicate
 //! operation id, 4429 second `connection_init`, 4500 internal error.
 
@@ -28,6 +29,9 @@ use crate::response::GraphqlError;
 
 pub(crate) const PROTOCOL: &str = "graphql-transport-ws";
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a signed-in socket's token is verified again, so a logout or a
+/// suspension (the session revoked) ends the socket too.
+const RECHECK: Duration = Duration::from_secs(10);
 /// Operations one socket may run at once.
 const MAX_OPERATIONS: usize = 100;
 /// Largest client message accepted.
@@ -130,6 +134,9 @@ async fn run(
     // Far in the future until a token with an expiry is accepted.
     let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(expiry);
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    // The verified token, checked again every `RECHECK`.
+    let mut token: Option<HeaderValue> = None;
     let mut operations: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
     let outcome = loop {
@@ -139,6 +146,15 @@ async fn run(
             }
             _ = &mut expiry => {
                 break Some(Close::new(4403, "Forbidden: the access token expired"));
+            }
+            _ = recheck.tick(), if token.is_some() => {
+                if let (Some(t), Some(verifier)) = (&token, live.verifier()) {
+                    let mut h = HeaderMap::new();
+                    h.insert(header::AUTHORIZATION, t.clone());
+                    if let Err(e) = crate::policy::identify(verifier, &h).await {
+                        break Some(Close::new(4403, format!("Forbidden: {}", e.message)));
+                    }
+                }
             }
             Some(id) = done_rx.recv() => {
                 operations.remove(&id);
@@ -166,7 +182,7 @@ async fn run(
                             break Some(Close::new(4429, "Too many initialisation requests"));
                         }
                         match authenticate(live, payload.as_ref(), &headers).await {
-                            Ok((claims, token)) => {
+                            Ok((claims, value)) => {
                                 if let Some(exp) = claims.as_ref().map(|c| c.exp) {
                                     let left = exp - chrono_now();
                                     if left <= 0 {
@@ -177,7 +193,10 @@ async fn run(
                                     );
                                 }
                                 let mut subgraph_headers = forward.clone();
-                                if let Some(t) = token {
+                                if let Some(t) = value {
+                                    if claims.is_some() {
+                                        token = Some(t.clone());
+                                    }
                                     subgraph_headers.insert(header::AUTHORIZATION, t);
                                 }
                                 caller = Some(Arc::new((Caller { claims, ip }, subgraph_headers)));
