@@ -722,3 +722,29 @@ async fn signing_out_everywhere_closes_the_socket() {
         sys.stop().await;
     }
 }
+
+#[tokio::test]
+async fn operations_over_a_socket_count_against_the_rate_limits() {
+    // The default limits: 5 authentication operations a minute per client.
+    for sys in System::all(false).await {
+        let l = sys.label;
+        let mut ws = Ws::connect(&sys, None).await;
+        let login = "mutation { login(input: { login: \"nobody\", password: \"wrong password here\" }) { accessToken } }";
+        let mut codes = Vec::new();
+        for i in 0..6 {
+            let id = format!("l{i}");
+            ws.send(json!({"type": "subscribe", "id": id, "payload": {"query": login}}))
+                .await;
+            let m = ws.recv().await;
+            assert_eq!(m["type"], "next", "[{l}] {m}");
+            codes.push(m["payload"]["errors"][0]["extensions"]["code"].clone());
+            assert_eq!(ws.recv().await["type"], "complete", "[{l}]");
+        }
+        assert_eq!(codes[5], "RATE_LIMITED", "[{l}] {codes:?}");
+        assert!(
+            codes[..5].iter().all(|c| c != "RATE_LIMITED"),
+            "[{l}] {codes:?}"
+        );
+        sys.stop().await;
+    }
+}

@@ -97,10 +97,15 @@ pub async fn app_with_events(
     }
     let mut policies = Policies::from_config(&config, cache)?;
     policies.live = bus.map(|bus| {
+        let r = &config.router;
         Arc::new(Live::new(
             engine.clone(),
             bus,
             policies.verifier.clone(),
+            r.rate_limit
+                .enabled
+                .then(|| policy::RateLimiter::new(cache.clone(), r.rate_limit.clone())),
+            policies.trusted_proxies.clone(),
             &config.bus.subject_prefix,
         ))
     });

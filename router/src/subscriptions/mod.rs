@@ -51,6 +51,9 @@ pub struct Live {
     bus: SharedBus,
     hub: hub::Hub,
     verifier: Option<Arc<kit::auth::Verifier>>,
+    /// Operations over these transports count against the same limits as over HTTP.
+    limiter: Option<crate::policy::RateLimiter>,
+    trusted_proxies: Vec<ipnet::IpNet>,
     prefix: String,
     /// `@fromEvents` fields of the supergraph with this hash.
     fields: Mutex<Option<(u64, Arc<LiveFields>)>>,
@@ -69,10 +72,14 @@ impl Live {
         engine: Arc<Engine>,
         bus: SharedBus,
         verifier: Option<Arc<kit::auth::Verifier>>,
+        limiter: Option<crate::policy::RateLimiter>,
+        trusted_proxies: Vec<ipnet::IpNet>,
         subject_prefix: &str,
     ) -> Self {
         Self {
             engine,
+            limiter,
+            trusted_proxies,
             hub: hub::Hub::new(bus.clone()),
             bus,
             verifier,
@@ -87,6 +94,15 @@ impl Live {
 
     pub(crate) fn verifier(&self) -> Option<&Arc<kit::auth::Verifier>> {
         self.verifier.as_ref()
+    }
+
+    /// The client's address as the rate limits count it.
+    pub(crate) fn client_ip(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Option<std::net::IpAddr> {
+        crate::policy::client_ip(headers, peer, &self.trusted_proxies)
     }
 
     /// Subjects with at least one subscriber on this router.
@@ -132,7 +148,13 @@ impl Live {
         if parsed.kind() != OperationType::Subscription {
             let (response, _) = self
                 .engine
-                .execute_for(request, &headers, false, Some(caller), None)
+                .execute_for(
+                    request,
+                    &headers,
+                    false,
+                    Some(caller),
+                    self.limiter.as_ref(),
+                )
                 .await
                 .map_err(|_| {
                     one(GraphqlError::new(
@@ -143,6 +165,17 @@ impl Live {
             return Ok(Started::Single(response));
         }
         crate::limits::check_operation(&parsed, self.engine.limits()).map_err(one)?;
+        if let Some(limiter) = &self.limiter {
+            let class = limiter.classify(
+                parsed
+                    .operation_selections()
+                    .into_iter()
+                    .map(|f| f.name.as_str()),
+            );
+            if let Some(d) = limiter.check(caller, class).await.filter(|d| !d.allowed) {
+                return Err(one(crate::policy::rate_limited(&d)));
+            }
+        }
         let loaded = self.engine.loaded();
         let supergraph = loaded.supergraph.clone();
         parsed.validate(&supergraph.schema)?;
@@ -335,10 +368,11 @@ pub(crate) async fn intercept(
         let max_body = live.engine.limits().max_body_bytes;
         return serve_sse(live, request, forward, max_body).await;
     }
-    let ip = request
+    let peer = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|axum::extract::ConnectInfo(a)| a.ip());
+        .map(|axum::extract::ConnectInfo(a)| *a);
+    let ip = live.client_ip(request.headers(), peer);
     let (mut parts, _) = request.into_parts();
     let protocol_ok = parts
         .headers

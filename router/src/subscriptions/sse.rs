@@ -90,10 +90,13 @@ pub(crate) async fn serve(
     });
     let caller = Caller {
         claims,
-        ip: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip()),
+        ip: live.client_ip(
+            &parts.headers,
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(a)| *a),
+        ),
     };
     match live.start(graphql, &caller, subgraph_headers).await {
         Err(errors) => refused_all(errors),
