@@ -712,6 +712,13 @@ async fn signing_out_everywhere_closes_the_socket() {
         let mut ws = Ws::connect(&sys, Some(&b)).await;
         ws.subscribe("n", "subscription { notificationAdded { id } }", json!({}))
             .await;
+        let mut sse = Sse::subscribe(
+            &sys,
+            &b,
+            "subscription { notificationAdded { id } }",
+            json!({}),
+        )
+        .await;
         sys.data(Some(&b), "mutation { logoutAll }", json!({}))
             .await;
         // The router verifies a socket's token again every 10 s.
@@ -719,6 +726,9 @@ async fn signing_out_everywhere_closes_the_socket() {
             .await
             .unwrap_or_else(|_| panic!("[{l}] the socket stayed open"));
         assert_eq!(code, 4403, "[{l}] {reason}");
+        // The SSE stream completes at its own check.
+        assert_eq!(sse.next().await.0, "complete", "[{l}]");
+        drop(sse);
         sys.stop().await;
     }
 }

@@ -4,7 +4,8 @@
 //! with a GraphQL response each, then `complete`. A request refused before
 //! it starts (bad token, invalid operation, not a room member) is answered
 //! with a plain JSON error response and the status of its code. The stream
-//! ends when the access token expires (the client signs in again).
+//! completes when the access token expires or its session is revoked (the
+//! client signs in again and resumes with `after`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -107,22 +108,45 @@ pub(crate) async fn serve(
             ]);
             Sse::new(one).into_response()
         }
-        Ok(Started::Stream(subscription)) => Sse::new(events(subscription, expires_in))
-            .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-            .into_response(),
+        Ok(Started::Stream(subscription)) => {
+            // A signed-in stream's token is verified again now and then, so
+            // a logout or suspension ends it like a socket.
+            let recheck = caller
+                .claims
+                .as_ref()
+                .and(parts.headers.get(header::AUTHORIZATION).cloned())
+                .map(|token| (live.clone(), token));
+            Sse::new(events(subscription, expires_in, recheck))
+                .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+                .into_response()
+        }
     }
 }
 
 fn events(
     mut subscription: Box<super::Subscription>,
     expires_in: Option<Duration>,
+    recheck: Option<(Arc<Live>, http::HeaderValue)>,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     async_stream(move |tx| async move {
         let expiry = tokio::time::sleep(expires_in.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
         tokio::pin!(expiry);
+        let every = super::ws::RECHECK;
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tokio::select! {
                 _ = &mut expiry => break,
+                _ = tick.tick(), if recheck.is_some() => {
+                    if let Some((live, token)) = &recheck {
+                        let mut h = HeaderMap::new();
+                        h.insert(header::AUTHORIZATION, token.clone());
+                        if let Some(v) = live.verifier() {
+                            if crate::policy::identify(v, &h).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
                 // The client went away: leave the topic now, not at the next event.
                 _ = tx.closed() => return,
                 d = subscription.next() => {

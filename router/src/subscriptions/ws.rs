@@ -31,7 +31,7 @@ pub(crate) const PROTOCOL: &str = "graphql-transport-ws";
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a signed-in socket's token is verified again, so a logout or a
 /// suspension (the session revoked) ends the socket too.
-const RECHECK: Duration = Duration::from_secs(10);
+pub(crate) const RECHECK: Duration = Duration::from_secs(10);
 /// Operations one socket may run at once.
 const MAX_OPERATIONS: usize = 100;
 /// Largest client message accepted.
