@@ -65,6 +65,19 @@ enum Command {
     /// Token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The event bus, for operators.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print live events (one JSON envelope a line) until interrupted; needs NATS.
+    Tail {
+        /// Subject filter after the prefix, NATS wildcards allowed (default: every event).
+        #[arg(default_value = ">")]
+        subject: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -154,6 +167,7 @@ async fn run(cli: Cli) -> anyhow::Result<Option<u8>> {
         Command::Migrate { subgraph } => migrate(&config, subgraph.as_deref()).await?,
         Command::Seed => seed(config).await?,
         Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await?,
+        Command::Events(EventsCommand::Tail { subject }) => tail_events(config, &subject).await?,
         Command::Schema(SchemaCommand::Export { dir }) => {
             for path in marquee::schema::export(&dir)? {
                 println!("wrote {}", path.display());
@@ -298,6 +312,29 @@ async fn rotate_keys(config: Arc<Config>) -> anyhow::Result<()> {
     .await?;
     let kid = users::keys::rotate(&services).await?;
     println!("new signing key {kid}; earlier keys stay published until their tokens expire");
+    Ok(())
+}
+
+/// `marquee events tail`: live events on `<prefix>.<subject>`.
+async fn tail_events(config: Arc<Config>, subject: &str) -> anyhow::Result<()> {
+    let backends = Backends::connect(&config).await?;
+    if backends.bus.kind() != "nats" {
+        anyhow::bail!(
+            "events tail needs NATS (set NATS_URL): the in-process bus lives inside `marquee dev`"
+        );
+    }
+    let filter = format!("{}.{subject}", config.bus.subject_prefix);
+    eprintln!("tailing {filter} (Ctrl-C stops)");
+    let mut out = std::io::stdout().lock();
+    let print = |e: &kit::events::Event| {
+        use std::io::Write;
+        writeln!(out, "{}", serde_json::to_string(e).unwrap_or_default())?;
+        out.flush()
+    };
+    tokio::select! {
+        r = kit::events::tail(&backends.bus, &filter, None, print) => { r?; }
+        _ = tokio::signal::ctrl_c() => {}
+    }
     Ok(())
 }
 

@@ -194,3 +194,45 @@ async fn ephemeral_events_reach_live_subscribers_only_and_replay_returns_stored_
         assert_eq!(first.event.id, stored.id, "{}", b.label);
     }
 }
+
+#[tokio::test]
+async fn tail_hands_over_live_events_on_its_filter() {
+    for b in TestBackend::all("bus").await {
+        let bus = b.bus();
+        let prefix = b.config.bus.subject_prefix.clone();
+        let filter = format!("{prefix}.social.>");
+        let tailing = tokio::spawn({
+            let bus = bus.clone();
+            async move {
+                let mut got = Vec::new();
+                kit::events::tail(&bus, &filter, Some(2), |e| {
+                    got.push(e.id);
+                    Ok(())
+                })
+                .await
+                .map(|n| (n, got))
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let elsewhere = Event::new(
+            &prefix,
+            "users.user_registered",
+            None,
+            serde_json::json!({}),
+        );
+        let one = Event::new(&prefix, "social.followed", None, serde_json::json!({}));
+        let two = Event::new(&prefix, "social.chat_typing", None, serde_json::json!({}));
+        bus.publish(&elsewhere).await.unwrap();
+        bus.publish(&one).await.unwrap();
+        bus.publish_ephemeral(&two).await.unwrap();
+        let (n, mut got) = tokio::time::timeout(Duration::from_secs(10), tailing)
+            .await
+            .expect("tail returns after its limit")
+            .unwrap()
+            .unwrap();
+        got.sort();
+        let mut expected = vec![one.id, two.id];
+        expected.sort();
+        assert_eq!((n, got), (2, expected), "{}", b.label);
+    }
+}

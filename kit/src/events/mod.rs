@@ -168,6 +168,30 @@ pub trait Bus: Send + Sync + 'static {
 
 pub type SharedBus = Arc<dyn Bus>;
 
+/// Live events on subjects matching `filter` (stored and ephemeral), each
+/// handed to `each`, until `limit` of them (or forever, or until `each`
+/// fails): what `marquee events tail` prints for operators.
+pub async fn tail(
+    bus: &SharedBus,
+    filter: &str,
+    limit: Option<u64>,
+    mut each: impl FnMut(&Event) -> std::io::Result<()>,
+) -> Result<u64, BusError> {
+    use futures::StreamExt;
+    let mut events = bus.subscribe(filter).await?;
+    let mut seen = 0;
+    while limit.is_none_or(|l| seen < l) {
+        let Some(event) = events.next().await else {
+            break;
+        };
+        seen += 1;
+        if each(&event).is_err() {
+            break;
+        }
+    }
+    Ok(seen)
+}
+
 /// NATS subject matching: `*` is one token, `>` the rest (one or more tokens).
 pub fn subject_matches(filter: &str, subject: &str) -> bool {
     let mut f = filter.split('.');
