@@ -125,7 +125,13 @@ impl Stack {
             .addr_of("router")
             .context("listen: no router port")?;
         let listener = kit::server::bind("router", addr).await?;
-        let app = router::app(self.config.clone(), source, &self.backends.cache).await?;
+        let app = router::app_with_events(
+            self.config.clone(),
+            source,
+            &self.backends.cache,
+            Some(self.backends.bus.clone()),
+        )
+        .await?;
         let grace = Duration::from_secs(self.config.shutdown_grace_secs);
         let stop = self.shutdown.child_token();
         let server = tokio::spawn(kit::server::serve(listener, app, stop.clone(), grace));

@@ -74,12 +74,25 @@ enum Command {
     /// The content search index.
     #[command(subcommand)]
     Search(SearchCommand),
+    /// The event bus, for operators.
+    #[command(subcommand)]
+    Events(EventsCommand),
 }
 
 #[derive(Subcommand)]
 enum SearchCommand {
     /// Rebuild the index (tantivy, or Elasticsearch when configured) from the catalog.
     Reindex,
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print live events (one JSON envelope a line) until interrupted; needs NATS.
+    Tail {
+        /// Subject filter after the prefix, NATS wildcards allowed (default: every event).
+        #[arg(default_value = ">")]
+        subject: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -170,6 +183,7 @@ async fn run(cli: Cli) -> anyhow::Result<Option<u8>> {
         Command::Seed => seed(config).await?,
         Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await?,
         Command::Search(SearchCommand::Reindex) => search_reindex(config).await?,
+        Command::Events(EventsCommand::Tail { subject }) => tail_events(config, &subject).await?,
         Command::Schema(SchemaCommand::Export { dir }) => {
             for path in marquee::schema::export(&dir)? {
                 println!("wrote {}", path.display());
@@ -345,6 +359,29 @@ async fn search_reindex(config: Arc<Config>) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     println!("content: {n} titles indexed");
+    Ok(())
+}
+
+/// `marquee events tail`: live events on `<prefix>.<subject>`.
+async fn tail_events(config: Arc<Config>, subject: &str) -> anyhow::Result<()> {
+    let backends = Backends::connect(&config).await?;
+    if backends.bus.kind() != "nats" {
+        anyhow::bail!(
+            "events tail needs NATS (set NATS_URL): the in-process bus lives inside `marquee dev`"
+        );
+    }
+    let filter = format!("{}.{subject}", config.bus.subject_prefix);
+    eprintln!("tailing {filter} (Ctrl-C stops)");
+    let mut out = std::io::stdout().lock();
+    let print = |e: &kit::events::Event| {
+        use std::io::Write;
+        writeln!(out, "{}", serde_json::to_string(e).unwrap_or_default())?;
+        out.flush()
+    };
+    tokio::select! {
+        r = kit::events::tail(&backends.bus, &filter, None, print) => { r?; }
+        _ = tokio::signal::ctrl_c() => {}
+    }
     Ok(())
 }
 

@@ -117,3 +117,122 @@ async fn live_subscribers_see_only_matching_subjects() {
         assert_eq!(got.id, mine.id, "{}", b.label);
     }
 }
+
+#[tokio::test]
+async fn ephemeral_events_reach_live_subscribers_only_and_replay_returns_stored_ones() {
+    for b in TestBackend::all("bus").await {
+        let bus = b.bus();
+        let prefix = b.config.bus.subject_prefix.clone();
+        let subject = format!("{prefix}.social.chat_typing.room1");
+        let since = chrono::Utc::now() - chrono::Duration::seconds(1);
+        let mut live = bus
+            .subscribe(&format!("{prefix}.social.*.room1"))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let typing = Event::new(&prefix, "social.chat_typing", None, serde_json::json!({}))
+            .routed(&["room1"]);
+        let stored = Event::new(
+            &prefix,
+            "social.chat_message_sent",
+            None,
+            serde_json::json!({}),
+        )
+        .routed(&["room1"]);
+        let elsewhere = Event::new(
+            &prefix,
+            "social.chat_message_sent",
+            None,
+            serde_json::json!({}),
+        )
+        .routed(&["room2"]);
+        bus.publish_ephemeral(&typing).await.unwrap();
+        bus.publish(&stored).await.unwrap();
+        bus.publish(&elsewhere).await.unwrap();
+        // On NATS the two kinds travel on separate subjects: either may come first.
+        let mut seen = [
+            next_within(&mut live).await.id,
+            next_within(&mut live).await.id,
+        ];
+        seen.sort();
+        let mut expected = [typing.id, stored.id];
+        expected.sort();
+        assert_eq!(seen, expected, "{}", b.label);
+        assert_eq!(subject, typing.subject);
+
+        let replayed = bus
+            .replay(&format!("{prefix}.social.*.room1"), since, 10)
+            .await
+            .unwrap();
+        let ids: Vec<_> = replayed.iter().map(|e| e.id).collect();
+        assert_eq!(
+            ids,
+            [stored.id],
+            "{}: the typing event is not kept",
+            b.label
+        );
+        let later = bus
+            .replay(
+                &format!("{prefix}.social.>"),
+                chrono::Utc::now() + chrono::Duration::seconds(5),
+                10,
+            )
+            .await
+            .unwrap();
+        assert!(later.is_empty(), "{}", b.label);
+        let capped = bus
+            .replay(&format!("{prefix}.social.>"), since, 1)
+            .await
+            .unwrap();
+        assert_eq!(capped.len(), 1, "{}", b.label);
+        // A durable consumer over the whole prefix never sees the typing event.
+        let mut d = bus
+            .consume("replay-check", &[format!("{prefix}.social.>")])
+            .await
+            .unwrap();
+        let first = next_within(&mut d).await.unwrap();
+        assert_eq!(first.event.id, stored.id, "{}", b.label);
+    }
+}
+
+#[tokio::test]
+async fn tail_hands_over_live_events_on_its_filter() {
+    for b in TestBackend::all("bus").await {
+        let bus = b.bus();
+        let prefix = b.config.bus.subject_prefix.clone();
+        let filter = format!("{prefix}.social.>");
+        let tailing = tokio::spawn({
+            let bus = bus.clone();
+            async move {
+                let mut got = Vec::new();
+                kit::events::tail(&bus, &filter, Some(2), |e| {
+                    got.push(e.id);
+                    Ok(())
+                })
+                .await
+                .map(|n| (n, got))
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let elsewhere = Event::new(
+            &prefix,
+            "users.user_registered",
+            None,
+            serde_json::json!({}),
+        );
+        let one = Event::new(&prefix, "social.followed", None, serde_json::json!({}));
+        let two = Event::new(&prefix, "social.chat_typing", None, serde_json::json!({}));
+        bus.publish(&elsewhere).await.unwrap();
+        bus.publish(&one).await.unwrap();
+        bus.publish_ephemeral(&two).await.unwrap();
+        let (n, mut got) = tokio::time::timeout(Duration::from_secs(10), tailing)
+            .await
+            .expect("tail returns after its limit")
+            .unwrap()
+            .unwrap();
+        got.sort();
+        let mut expected = vec![one.id, two.id];
+        expected.sort();
+        assert_eq!((n, got), (2, expected), "{}", b.label);
+    }
+}

@@ -141,6 +141,19 @@ impl Engine {
         self.breakers.as_ref()
     }
 
+    /// The current supergraph and what is derived from it (for subscriptions).
+    pub(crate) fn loaded(&self) -> Arc<Loaded> {
+        self.current.load_full()
+    }
+
+    pub(crate) fn client(&self) -> &SubgraphClient {
+        &self.client
+    }
+
+    pub(crate) fn limits(&self) -> &kit::config::LimitsConfig {
+        &self.limits
+    }
+
     pub fn supergraph(&self) -> Arc<Supergraph> {
         self.current.load().supergraph.clone()
     }
@@ -286,7 +299,8 @@ impl Engine {
         if kind == OperationType::Subscription {
             return Ok(GraphqlResponse::request_error(GraphqlError::new(
                 ErrorCode::BadRequest,
-                "subscriptions are not served by this router yet",
+                "subscriptions are served over WebSocket (graphql-transport-ws) or \
+                 `Accept: text/event-stream` on /graphql",
             )));
         }
         let variables = match parsed
@@ -408,7 +422,7 @@ impl Engine {
 
     /// Normalizes and plans, from the cache when the same normalized operation
     /// was planned against this supergraph before.
-    async fn prepare(
+    pub(crate) async fn prepare(
         &self,
         loaded: &Arc<Loaded>,
         parsed: &ParsedOperation,

@@ -40,6 +40,8 @@ pub struct Policies {
     /// serves the same set at `/.well-known/jwks.json`.
     pub jwks_url: Option<url::Url>,
     pub persisted: Option<crate::persisted::Persisted>,
+    /// Subscriptions over WebSocket and SSE on `/graphql`; `None` serves none.
+    pub live: Option<Arc<crate::subscriptions::Live>>,
 }
 
 impl Policies {
@@ -70,6 +72,7 @@ impl Policies {
             hsts_max_age_secs: r.hsts_max_age_secs,
             jwks_url: Some(config.jwks_url()),
             persisted: Some(persisted),
+            live: None,
         })
     }
 
@@ -86,6 +89,7 @@ impl Policies {
             hsts_max_age_secs: 0,
             jwks_url: None,
             persisted: None,
+            live: None,
         }
     }
 }
@@ -103,6 +107,13 @@ struct AppState {
 pub fn routes(engine: Arc<Engine>, policies: Policies) -> Router {
     let body_limit = policies.limits.max_body_bytes;
     let browser = crate::browser::state(&policies);
+    let mut graphql = get(graphql_get).post(graphql_post);
+    if let Some(live) = policies.live.clone() {
+        graphql = graphql.layer(axum::middleware::from_fn_with_state(
+            live,
+            crate::subscriptions::intercept,
+        ));
+    }
     let state = AppState {
         engine,
         policies: Arc::new(policies),
@@ -116,7 +127,7 @@ pub fn routes(engine: Arc<Engine>, policies: Policies) -> Router {
     };
     let rest = crate::rest::routes(state.engine.clone(), state.policies.clone());
     Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", graphql)
         .route("/.well-known/jwks.json", get(jwks))
         .route("/health", get(health))
         .route("/health/ready", get(ready))

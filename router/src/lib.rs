@@ -20,6 +20,7 @@ mod project;
 mod reload;
 mod response;
 mod rest;
+mod subscriptions;
 mod supergraph;
 mod variables;
 
@@ -36,6 +37,7 @@ pub use fetch::{
 };
 pub use http::{routes, Policies};
 pub use response::{GraphqlError, GraphqlResponse, PathElem};
+pub use subscriptions::Live;
 pub use supergraph::{Supergraph, SupergraphError, SupergraphSource};
 
 /// Loads the supergraph and builds the engine the HTTP layer runs on.
@@ -75,6 +77,17 @@ pub async fn app(
     source: SupergraphSource,
     cache: &kit::cache::Cache,
 ) -> anyhow::Result<axum::Router> {
+    app_with_events(config, source, cache, None).await
+}
+
+/// `app`, serving subscriptions from `bus` (WebSocket and SSE on `/graphql`)
+/// when one is given.
+pub async fn app_with_events(
+    config: Arc<kit::Config>,
+    source: SupergraphSource,
+    cache: &kit::cache::Cache,
+    bus: Option<kit::events::SharedBus>,
+) -> anyhow::Result<axum::Router> {
     let engine = engine(&config, &source).await?;
     if config.router.reload_interval_secs > 0 {
         reload::watch(
@@ -83,5 +96,19 @@ pub async fn app(
             Duration::from_secs(config.router.reload_interval_secs),
         );
     }
-    Ok(http::routes(engine, Policies::from_config(&config, cache)?))
+    let mut policies = Policies::from_config(&config, cache)?;
+    policies.live = bus.map(|bus| {
+        let r = &config.router;
+        Arc::new(Live::new(
+            engine.clone(),
+            bus,
+            policies.verifier.clone(),
+            r.rate_limit
+                .enabled
+                .then(|| policy::RateLimiter::new(cache.clone(), r.rate_limit.clone())),
+            policies.trusted_proxies.clone(),
+            &config.bus.subject_prefix,
+        ))
+    });
+    Ok(http::routes(engine, policies))
 }

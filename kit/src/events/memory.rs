@@ -253,6 +253,23 @@ impl Bus for InProcessBus {
         Ok(())
     }
 
+    async fn replay(
+        &self,
+        filter: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<Event>, BusError> {
+        let state = self.shared.lock();
+        Ok(state
+            .log
+            .iter()
+            .map(|(_, e)| e)
+            .filter(|e| e.occurred_at >= since && subject_matches(filter, &e.subject))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     async fn ping(&self) -> Result<(), BusError> {
         Ok(())
     }

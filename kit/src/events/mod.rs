@@ -80,7 +80,7 @@ impl Event {
 }
 
 /// Subject tokens may not contain separators or wildcards.
-fn sanitize_token(t: &str) -> String {
+pub fn sanitize_token(t: &str) -> String {
     t.chars()
         .map(|c| {
             if matches!(c, '.' | '*' | '>' | ' ') || c.is_control() {
@@ -150,13 +150,47 @@ pub trait Bus: Send + Sync + 'static {
     async fn consume(&self, name: &str, filters: &[String]) -> Result<Deliveries, BusError>;
     /// Live events on subjects matching `filter` from now on; nothing is kept.
     async fn subscribe(&self, filter: &str) -> Result<EventStream, BusError>;
-    /// Sends a message only to live subscribers (typing indicators and the like).
+    /// Sends a message only to live subscribers (typing indicators and the
+    /// like): never stored, never handed to durable consumers or replays.
     async fn publish_ephemeral(&self, event: &Event) -> Result<(), BusError>;
+    /// Stored events on subjects matching `filter` that occurred at or after
+    /// `since`, oldest first, at most `limit` (what a reconnecting subscriber
+    /// missed).
+    async fn replay(
+        &self,
+        filter: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Event>, BusError>;
     async fn ping(&self) -> Result<(), BusError>;
     fn kind(&self) -> &'static str;
 }
 
 pub type SharedBus = Arc<dyn Bus>;
+
+/// Live events on subjects matching `filter` (stored and ephemeral), each
+/// handed to `each`, until `limit` of them (or forever, or until `each`
+/// fails): what `marquee events tail` prints for operators.
+pub async fn tail(
+    bus: &SharedBus,
+    filter: &str,
+    limit: Option<u64>,
+    mut each: impl FnMut(&Event) -> std::io::Result<()>,
+) -> Result<u64, BusError> {
+    use futures::StreamExt;
+    let mut events = bus.subscribe(filter).await?;
+    let mut seen = 0;
+    while limit.is_none_or(|l| seen < l) {
+        let Some(event) = events.next().await else {
+            break;
+        };
+        seen += 1;
+        if each(&event).is_err() {
+            break;
+        }
+    }
+    Ok(seen)
+}
 
 /// NATS subject matching: `*` is one token, `>` the rest (one or more tokens).
 pub fn subject_matches(filter: &str, subject: &str) -> bool {

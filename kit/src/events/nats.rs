@@ -1,6 +1,7 @@
 //! The production bus: NATS JetStream. One stream holds `<prefix>.>`; publish
 //! waits for the stream's ack and sets `Nats-Msg-Id` so a republished outbox row
 //! is dropped inside the duplicate window; durable pull consumers ack explicitly.
+//! Ephemeral events go on `_live.<subject>`, outside the stream, over core NATS.
 
 use std::time::Duration;
 
@@ -10,6 +11,9 @@ use futures::StreamExt;
 
 use super::{Acker, Bus, BusError, Deliveries, Delivery, Event, EventStream};
 use crate::config::BusConfig;
+
+/// Prefix of ephemeral subjects: `_live.<subject>` lies outside the stream.
+const EPHEMERAL: &str = "_live";
 
 pub struct NatsBus {
     client: async_nats::Client,
@@ -132,21 +136,82 @@ impl Bus for NatsBus {
     }
 
     async fn subscribe(&self, filter: &str) -> Result<EventStream, BusError> {
-        let subscriber = self
-            .client
-            .subscribe(filter.to_string())
-            .await
-            .map_err(|e| BusError::Consume(e.to_string()))?;
-        Ok(Box::pin(subscriber.filter_map(|m| async move {
-            Event::from_bytes(&m.payload).ok()
-        })))
+        let subscribe = |subject: String| async move {
+            self.client
+                .subscribe(subject)
+                .await
+                .map_err(|e| BusError::Consume(e.to_string()))
+        };
+        // Stored and ephemeral events on the same logical subject.
+        let stored = subscribe(filter.to_string()).await?;
+        let ephemeral = subscribe(format!("{EPHEMERAL}.{filter}")).await?;
+        Ok(Box::pin(
+            futures::stream::select(stored, ephemeral)
+                .filter_map(|m| async move { Event::from_bytes(&m.payload).ok() }),
+        ))
     }
 
     async fn publish_ephemeral(&self, event: &Event) -> Result<(), BusError> {
+        // Outside the stream's subjects, so JetStream does not keep it.
         self.client
-            .publish(event.subject.clone(), event.to_bytes().into())
+            .publish(
+                format!("{EPHEMERAL}.{}", event.subject),
+                event.to_bytes().into(),
+            )
             .await
             .map_err(|e| BusError::Publish(e.to_string()))
+    }
+
+    async fn replay(
+        &self,
+        filter: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<Event>, BusError> {
+        let consume = |e: String| BusError::Consume(format!("replay of {filter}: {e}"));
+        let stream = self
+            .js
+            .get_stream(&self.stream)
+            .await
+            .map_err(|e| consume(e.to_string()))?;
+        let start_time = time::OffsetDateTime::from_unix_timestamp_nanos(
+            since.timestamp_nanos_opt().unwrap_or(0).into(),
+        )
+        .map_err(|e| consume(e.to_string()))?;
+        // An ephemeral consumer the server drops soon after this read.
+        let consumer: jetstream::consumer::Consumer<pull::Config> = stream
+            .create_consumer(pull::Config {
+                filter_subject: filter.to_string(),
+                deliver_policy: jetstream::consumer::DeliverPolicy::ByStartTime { start_time },
+                ack_policy: AckPolicy::None,
+                inactive_threshold: Duration::from_secs(10),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| consume(e.to_string()))?;
+        let pending = consumer.cached_info().num_pending as usize;
+        let wanted = pending.min(limit);
+        if wanted == 0 {
+            return Ok(Vec::new());
+        }
+        let mut batch = consumer
+            .fetch()
+            .max_messages(wanted)
+            .expires(Duration::from_secs(2))
+            .messages()
+            .await
+            .map_err(|e| consume(e.to_string()))?;
+        let mut out = Vec::with_capacity(wanted);
+        while let Some(m) = batch.next().await {
+            let m = m.map_err(|e| consume(e.to_string()))?;
+            if let Ok(event) = Event::from_bytes(&m.payload) {
+                out.push(event);
+            }
+            if out.len() >= wanted {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     async fn ping(&self) -> Result<(), BusError> {

@@ -37,13 +37,70 @@ pub fn build(social: Arc<Social>) -> SocialSchema {
         .finish()
 }
 
+/// The exported SDL: the schema's, plus the subscription fields this subgraph
+/// declares for the router to serve from the bus (see `LIVE_SDL`).
 pub fn sdl() -> String {
-    kit::graphql::federated_sdl(
+    let mut sdl = kit::graphql::federated_sdl(
         &Schema::build(Query, Mutation, EmptySubscription)
             .enable_federation()
             .finish(),
-    )
+    );
+    sdl.push_str(LIVE_SDL);
+    sdl
 }
+
+/// Subscription fields fed by this subgraph's events. The router serves them:
+/// `@fromEvents` names the subject (after the deployment's prefix; `{viewer}`
+/// is the subscriber's user id, `{name}` an argument), where the returned
+/// entity's `id` is in the event payload (`key`) or which payload member is
+/// the value itself (`value`), an optional query the router runs with the
+/// subscriber's token and the field's arguments before subscribing (`check`:
+/// an error refuses the subscription), and the argument that carries a resume
+/// cursor (`resume`: the last `extensions.eventId` the client received). Each event is then resolved through
+/// this subgraph's `_entities` with the subscriber's token, so an entity the
+/// subscriber may no longer see (a room they left) is not delivered. The
+/// subgraph keeps no client connections and serves no subscription itself.
+pub const LIVE_SDL: &str = r#"
+directive @fromEvents(subject: String!, key: String, value: String, check: String, resume: String) on FIELD_DEFINITION
+extend schema @link(url: "https://marquee.dev/spec/events/v0.1", import: ["@fromEvents"]) @composeDirective(name: "@fromEvents")
+
+"""
+Live events, served by the router from the event bus.
+"""
+type Subscription {
+	"""
+	Your notifications as they are created or gain another actor. With
+	`after` (the `eventId` of the last one received, from the response's
+	extensions) the ones since then come first.
+	"""
+	notificationAdded(after: ID): Notification! @fromEvents(subject: "social.notification_created.{viewer}", key: "notificationId", resume: "after")
+	"""
+	Your unread notification count whenever it changes.
+	"""
+	unreadNotificationCountChanged: Int! @fromEvents(subject: "social.unread_count_changed.{viewer}", value: "count")
+	"""
+	New messages in a room you are a member of. With `after` (the `eventId`
+	of the last one received) the ones sent since then come first.
+	"""
+	chatMessageAdded(roomId: ID!, after: ID): ChatMessage! @fromEvents(subject: "social.chat_message_sent.{roomId}", key: "messageId", check: "query($roomId: ID!) { chatRoom(id: $roomId) { id } }", resume: "after")
+	"""
+	Members of a room starting to type (ephemeral: never stored, never replayed).
+	"""
+	chatTyping(roomId: ID!): ChatTyping! @fromEvents(subject: "social.chat_typing.{roomId}", check: "query($roomId: ID!) { chatRoom(id: $roomId) { id } }")
+	"""
+	New comments (top level and replies) on a post.
+	"""
+	commentAdded(postId: ID!): Comment! @fromEvents(subject: "social.comment_created.{postId}", key: "commentId")
+	"""
+	New reviews of a movie or series.
+	"""
+	reviewAdded(titleId: ID!): Review! @fromEvents(subject: "social.review_created.{titleId}", key: "reviewId")
+	"""
+	People who start following you.
+	"""
+	followerAdded: User! @fromEvents(subject: "social.followed.{viewer}", key: "followerId")
+}
+"#;
 
 /// `request` with this request's dataloaders (their cache lives as long as
 /// the request).
@@ -1563,6 +1620,14 @@ impl ChatMessage {
     }
 }
 
+/// Someone typing in a room (the `chatTyping` event's payload has this shape).
+#[derive(SimpleObject)]
+pub struct ChatTyping {
+    pub room_id: ID,
+    pub user: User,
+    pub at: DateTime<Utc>,
+}
+
 /// A like's target's figures after the change.
 #[derive(SimpleObject)]
 pub struct LikeStatus {
@@ -1851,6 +1916,45 @@ impl Query {
     #[graphql(entity)]
     async fn find_series_by_id(&self, id: ID) -> Option<Series> {
         Uuid::parse_str(id.as_str()).ok().map(|id| Series { id })
+    }
+
+    /// Your notification (null for anyone else's): how the router resolves
+    /// `notificationAdded` events.
+    #[graphql(entity)]
+    async fn find_notification_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Notification>> {
+        let (Some(me), Ok(id)) = (viewer_id(ctx), Uuid::parse_str(id.as_str())) else {
+            return Ok(None);
+        };
+        Ok(social(ctx).notification_of(me, id).await?.map(Notification))
+    }
+
+    /// A message of a room you are a member of (null otherwise).
+    #[graphql(entity)]
+    async fn find_chat_message_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<ChatMessage>> {
+        let (Some(me), Ok(id)) = (viewer_id(ctx), Uuid::parse_str(id.as_str())) else {
+            return Ok(None);
+        };
+        Ok(social(ctx).message_for(me, id).await?.map(ChatMessage))
+    }
+
+    #[graphql(entity)]
+    async fn find_comment_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Comment>> {
+        let Ok(id) = Uuid::parse_str(id.as_str()) else {
+            return Ok(None);
+        };
+        Ok(social(ctx).comment(id).await?.map(Comment))
     }
 
     #[graphql(entity)]
@@ -2215,6 +2319,22 @@ impl Mutation {
                 .send_message(me, id_of("roomId", &room_id)?, &body)
                 .await?,
         ))
+    }
+
+    /// Tells the room's members (subscribed to `chatTyping`) that you are typing.
+    async fn send_chat_typing(
+        &self,
+        ctx: &Context<'_>,
+        room_id: ID,
+    ) -> async_graphql::Result<ChatTyping> {
+        let me = signed_in(ctx)?;
+        let room = id_of("roomId", &room_id)?;
+        let at = social(ctx).typing(me, room).await?;
+        Ok(ChatTyping {
+            room_id: gid(room),
+            user: User { id: me },
+            at,
+        })
     }
 
     async fn mark_room_read(

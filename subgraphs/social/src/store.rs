@@ -551,7 +551,43 @@ impl Social {
                 "targetId": target, "actorId": actor, "actorCount": count,
             }),
         )
+        .await?;
+        self.unread_changed(conn, user, actor).await
+    }
+
+    /// Publishes `user`'s unread notification count (in the caller's
+    /// transaction, so it is the count that transaction leaves behind).
+    async fn unread_changed<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        user: Uuid,
+        actor: Uuid,
+    ) -> Result<(), Error> {
+        let count = notification::Entity::find()
+            .filter(notification::Column::UserId.eq(user))
+            .filter(notification::Column::ReadAt.is_null())
+            .count(conn)
+            .await?;
+        self.event(
+            conn,
+            "unread_count_changed",
+            actor,
+            &[&user.to_string()],
+            json!({ "userId": user, "count": count }),
+        )
         .await
+    }
+
+    /// `user`'s notification `id`; `None` when it is someone else's.
+    pub async fn notification_of(
+        &self,
+        user: Uuid,
+        id: Uuid,
+    ) -> Result<Option<notification::Model>, Error> {
+        Ok(notification::Entity::find_by_id(id)
+            .filter(notification::Column::UserId.eq(user))
+            .one(self.db())
+            .await?)
     }
 
     /// Notifies everyone `body` mentions (by username) about `target`.
@@ -627,6 +663,9 @@ impl Social {
             q = q.filter(notification::Column::Id.is_in(ids));
         }
         let n = q.exec(&txn).await?.rows_affected;
+        if n > 0 {
+            self.unread_changed(&txn, user, user).await?;
+        }
         self.commit(txn).await?;
         Ok(n)
     }
@@ -1802,6 +1841,43 @@ impl Social {
             ));
         }
         Ok(r)
+    }
+
+    /// Message `id`, when `me` is a member of its room.
+    pub async fn message_for(
+        &self,
+        me: Uuid,
+        id: Uuid,
+    ) -> Result<Option<chat_message::Model>, Error> {
+        let Some(m) = chat_message::Entity::find_by_id(id).one(self.db()).await? else {
+            return Ok(None);
+        };
+        let member = chat_member::Entity::find_by_id((m.room_id, me))
+            .one(self.db())
+            .await?
+            .is_some();
+        Ok(member.then_some(m))
+    }
+
+    /// Tells the room's live subscribers that `me` is typing: ephemeral (core
+    /// NATS, nothing stored), members only.
+    pub async fn typing(&self, me: Uuid, room: Uuid) -> Result<DateTime<Utc>, Error> {
+        self.member_room(me, room).await?;
+        let at = Utc::now();
+        let e = self
+            .services
+            .event(
+                "chat_typing",
+                Some(me.to_string()),
+                json!({ "roomId": room, "user": { "__typename": "User", "id": me }, "at": at }),
+            )
+            .routed(&[&room.to_string()]);
+        self.services
+            .bus
+            .publish_ephemeral(&e)
+            .await
+            .map_err(|e| Error::unavailable("the event bus", e))?;
+        Ok(at)
     }
 
     pub async fn send_message(

@@ -1,0 +1,138 @@
+//! Fan-out: one bus subscription per subject per router process, shared by
+//! every client subscribed to it through a broadcast channel. The first
+//! subscriber opens it; when the last one leaves, the topic is dropped and its
+//! bus subscription ends.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use futures::StreamExt;
+use kit::events::{BusError, Event, SharedBus};
+use tokio::sync::broadcast;
+
+/// Events a slow subscriber may fall behind by before it skips some.
+const TOPIC_CAPACITY: usize = 1024;
+
+pub(crate) struct Hub {
+    bus: SharedBus,
+    topics: Arc<Mutex<HashMap<String, Weak<Topic>>>>,
+}
+
+/// One subject's shared bus subscription; held by each of its subscribers.
+pub(crate) struct Topic {
+    subject: String,
+    sender: broadcast::Sender<Arc<Event>>,
+    pump: tokio::task::JoinHandle<()>,
+    topics: Weak<Mutex<HashMap<String, Weak<Topic>>>>,
+}
+
+impl Topic {
+    pub fn receiver(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.sender.subscribe()
+    }
+}
+
+impl Drop for Topic {
+    fn drop(&mut self) {
+        self.pump.abort();
+        if let Some(topics) = self.topics.upgrade() {
+            let mut map = topics.lock().unwrap_or_else(|p| p.into_inner());
+            // A new topic for the same subject may already have replaced this one.
+            if map
+                .get(&self.subject)
+                .is_some_and(|w| w.strong_count() == 0)
+            {
+                map.remove(&self.subject);
+            }
+            metrics::gauge!("marquee_router_subscription_topics").set(map.len() as f64);
+        }
+    }
+}
+
+impl Hub {
+    pub fn new(bus: SharedBus) -> Self {
+        Self {
+            bus,
+            topics: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn existing(&self, subject: &str) -> Option<Arc<Topic>> {
+        self.topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(subject)
+            .and_then(Weak::upgrade)
+    }
+
+    /// The shared topic of `subject`, opening its bus subscription when it
+    /// is the first. Receivers are taken from the topic, so the caller
+    /// subscribes before anything it may miss is published.
+    pub async fn join(&self, subject: &str) -> Result<Arc<Topic>, BusError> {
+        if let Some(t) = self.existing(subject) {
+            return Ok(t);
+        }
+        let mut stream = self.bus.subscribe(subject).await?;
+        let mut map = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        // Another client may have opened it while we subscribed: use theirs
+        // (ours is dropped here, ending that bus subscription).
+        if let Some(t) = map.get(subject).and_then(Weak::upgrade) {
+            return Ok(t);
+        }
+        let (sender, _) = broadcast::channel(TOPIC_CAPACITY);
+        let tx = sender.clone();
+        let pump = tokio::spawn(async move {
+            while let Some(event) = stream.next().await {
+                metrics::counter!("marquee_router_subscription_events_total").increment(1);
+                // No receiver just now is fine: the topic is about to close.
+                let _ = tx.send(Arc::new(event));
+            }
+        });
+        let topic = Arc::new(Topic {
+            subject: subject.to_string(),
+            sender,
+            pump,
+            topics: Arc::downgrade(&self.topics),
+        });
+        map.insert(subject.to_string(), Arc::downgrade(&topic));
+        metrics::gauge!("marquee_router_subscription_topics").set(map.len() as f64);
+        Ok(topic)
+    }
+
+    /// Subjects with at least one subscriber (for tests and health).
+    pub fn open_topics(&self) -> usize {
+        self.topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|w| w.strong_count() > 0)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kit::events::InProcessBus;
+
+    #[tokio::test]
+    async fn one_bus_subscription_per_subject_closed_with_its_last_subscriber() {
+        let bus: SharedBus = Arc::new(InProcessBus::default());
+        let hub = Hub::new(bus.clone());
+        let a = hub.join("m.social.x.1").await.unwrap();
+        let b = hub.join("m.social.x.1").await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = hub.join("m.social.x.2").await.unwrap();
+        assert_eq!(hub.open_topics(), 2);
+        let (mut ra, mut rb) = (a.receiver(), b.receiver());
+        let e = Event::new("m", "social.x", None, serde_json::json!({"n": 1})).routed(&["1"]);
+        bus.publish(&e).await.unwrap();
+        assert_eq!(ra.recv().await.unwrap().id, e.id);
+        assert_eq!(rb.recv().await.unwrap().id, e.id);
+        drop(other);
+        assert_eq!(hub.open_topics(), 1);
+        drop((a, b, ra, rb));
+        assert_eq!(hub.open_topics(), 0);
+        assert!(hub.topics.lock().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,749 @@
+//! Subscriptions served from the event bus. A subscription is validated,
+//! authorized and planned once when it starts; its root field's subject comes
+//! from `@fromEvents` (see `fields`), and each event on that subject (shared
+//! per router process by `hub`) becomes the root value: the entity its payload
+//! names, fetched with `_entities` from the declaring subgraph with the
+//! subscriber's token, or the payload itself. The rest of the plan (fields of
+//! other subgraphs) then runs through the normal executor. Transports:
+//! `ws` (graphql-transport-ws) and `sse` (GraphQL over SSE, distinct connections).
+
+mod fields;
+mod hub;
+mod sse;
+mod ws;
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use hive_router_query_planner::ast::selection_item::SelectionItem;
+use hive_router_query_planner::planner::plan_nodes::{FetchNode, PlanNode};
+use http::HeaderMap;
+use kit::events::{Event, SharedBus};
+use kit::ErrorCode;
+use serde_json::{json, Map, Value};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::engine::{Engine, GraphqlRequest, Prepared};
+use crate::execute::Execution;
+use crate::fetch::SubgraphRequest;
+use crate::operation::{OperationType, ParsedOperation};
+use crate::policy::Caller;
+use crate::project::Projection;
+use crate::response::{GraphqlError, GraphqlResponse, PathElem};
+use crate::supergraph::Supergraph;
+
+pub(crate) use fields::LiveField;
+pub(crate) use sse::serve as serve_sse;
+pub(crate) use ws::serve as serve_ws;
+
+/// Event ids remembered per subscription to drop redeliveries.
+const DEDUP_WINDOW: usize = 512;
+/// Most missed events a resuming subscription is sent before live ones.
+const MAX_REPLAY: usize = 500;
+
+type LiveFields = HashMap<String, LiveField>;
+
+/// What serves subscriptions for one router: the engine, the bus fan-out and
+/// the token verifier for `connection_init` payloads.
+pub struct Live {
+    engine: Arc<Engine>,
+    bus: SharedBus,
+    hub: hub::Hub,
+    verifier: Option<Arc<kit::auth::Verifier>>,
+    /// Operations over these transports count against the same limits as over HTTP.
+    limiter: Option<crate::policy::RateLimiter>,
+    trusted_proxies: Vec<ipnet::IpNet>,
+    prefix: String,
+    /// `@fromEvents` fields of the supergraph with this hash.
+    fields: Mutex<Option<(u64, Arc<LiveFields>)>>,
+    resolved: Resolved,
+}
+
+/// How an operation sent on a subscription transport starts.
+pub(crate) enum Started {
+    /// A query or mutation: its one response.
+    Single(GraphqlResponse),
+    Stream(Box<Subscription>),
+}
+
+impl Live {
+    pub fn new(
+        engine: Arc<Engine>,
+        bus: SharedBus,
+        verifier: Option<Arc<kit::auth::Verifier>>,
+        limiter: Option<crate::policy::RateLimiter>,
+        trusted_proxies: Vec<ipnet::IpNet>,
+        subject_prefix: &str,
+    ) -> Self {
+        Self {
+            engine,
+            limiter,
+            trusted_proxies,
+            hub: hub::Hub::new(bus.clone()),
+            bus,
+            verifier,
+            prefix: subject_prefix.to_string(),
+            fields: Mutex::new(None),
+            resolved: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(10))
+                .build(),
+        }
+    }
+
+    pub(crate) fn verifier(&self) -> Option<&Arc<kit::auth::Verifier>> {
+        self.verifier.as_ref()
+    }
+
+    /// The client's address as the rate limits count it.
+    pub(crate) fn client_ip(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Option<std::net::IpAddr> {
+        crate::policy::client_ip(headers, peer, &self.trusted_proxies)
+    }
+
+    /// Subjects with at least one subscriber on this router.
+    pub fn open_topics(&self) -> usize {
+        self.hub.open_topics()
+    }
+
+    fn live_fields(&self, supergraph: &Supergraph) -> Arc<LiveFields> {
+        let mut cached = self.fields.lock().unwrap_or_else(|p| p.into_inner());
+        match cached.as_ref() {
+            Some((hash, f)) if *hash == supergraph.hash() => f.clone(),
+            _ => {
+                let f = Arc::new(fields::live_fields(supergraph.sdl()));
+                *cached = Some((supergraph.hash(), f.clone()));
+                f
+            }
+        }
+    }
+
+    /// Validates, authorizes and plans `request` for `caller`; a subscription
+    /// joins its subject's topic before returning, so no event published
+    /// after this answer is missed.
+    pub(crate) async fn start(
+        &self,
+        request: GraphqlRequest,
+        caller: &Caller,
+        headers: HeaderMap,
+    ) -> Result<Started, Vec<GraphqlError>> {
+        let one = |e: GraphqlError| vec![e];
+        let query = request
+            .query
+            .as_deref()
+            .filter(|q| !q.trim().is_empty())
+            .ok_or_else(|| {
+                one(GraphqlError::new(
+                    ErrorCode::BadRequest,
+                    "the request has no `query`",
+                ))
+            })?;
+        crate::limits::check_text(query, self.engine.limits()).map_err(one)?;
+        let parsed =
+            ParsedOperation::parse(query, request.operation_name.as_deref()).map_err(one)?;
+        if parsed.kind() != OperationType::Subscription {
+            let (response, _) = self
+                .engine
+                .execute_for(
+                    request,
+                    &headers,
+                    false,
+                    Some(caller),
+                    self.limiter.as_ref(),
+                )
+                .await
+                .map_err(|_| {
+                    one(GraphqlError::new(
+                        ErrorCode::BadRequest,
+                        "the operation cannot run here",
+                    ))
+                })?;
+            return Ok(Started::Single(response));
+        }
+        crate::limits::check_operation(&parsed, self.engine.limits()).map_err(one)?;
+        if let Some(limiter) = &self.limiter {
+            let class = limiter.classify(
+                parsed
+                    .operation_selections()
+                    .into_iter()
+                    .map(|f| f.name.as_str()),
+            );
+            if let Some(d) = limiter.check(caller, class).await.filter(|d| !d.allowed) {
+                return Err(one(crate::policy::rate_limited(&d)));
+            }
+        }
+        let loaded = self.engine.loaded();
+        let supergraph = loaded.supergraph.clone();
+        parsed.validate(&supergraph.schema)?;
+        let root_type = supergraph
+            .schema
+            .subscription
+            .clone()
+            .unwrap_or_else(|| "Subscription".into());
+        if let Some(f) = crate::authz::filter(
+            &supergraph.auth,
+            &supergraph.schema,
+            &parsed.document,
+            parsed.index,
+            &root_type,
+            caller.claims.as_ref(),
+        ) {
+            if !f.errors.is_empty() {
+                return Err(f.errors);
+            }
+        }
+        let variables = parsed
+            .coerce_variables(request.variables.unwrap_or_default(), &supergraph.schema)
+            .map_err(one)?;
+        let roots = parsed.operation_selections();
+        let [root] = roots.as_slice() else {
+            return Err(one(GraphqlError::new(
+                ErrorCode::GraphqlValidationFailed,
+                "a subscription selects exactly one root field",
+            )));
+        };
+        let live = self.live_fields(&supergraph);
+        let field = live.get(&root.name).cloned().ok_or_else(|| {
+            one(GraphqlError::new(
+                ErrorCode::BadRequest,
+                format!("`{}` is not served by this router", root.name),
+            ))
+        })?;
+        let arguments: Map<String, Value> = root
+            .arguments
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::operation::value_to_json(v, &variables)))
+            .collect();
+        let viewer = caller.claims.as_ref().map(|c| c.sub.as_str());
+        if field.needs_viewer() && viewer.is_none() {
+            return Err(one(GraphqlError::new(
+                ErrorCode::Unauthenticated,
+                format!("`{}` needs a signed-in user", root.name),
+            )));
+        }
+        let subject = field
+            .subject_for(&self.prefix, viewer, &arguments)
+            .map_err(one)?;
+        if let Some(check) = &field.check {
+            let (answer, _) = self
+                .engine
+                .execute_for(
+                    GraphqlRequest {
+                        query: Some(check.clone()),
+                        variables: Some(arguments.clone()),
+                        ..Default::default()
+                    },
+                    &headers,
+                    false,
+                    Some(caller),
+                    None,
+                )
+                .await
+                .map_err(|_| {
+                    one(GraphqlError::new(
+                        ErrorCode::Internal,
+                        "the subscription's check cannot run",
+                    ))
+                })?;
+            if !answer.errors.is_empty() {
+                // The check's own paths mean nothing to the subscriber.
+                return Err(answer
+                    .errors
+                    .into_iter()
+                    .map(|mut e| {
+                        e.path = None;
+                        e.locations = None;
+                        e
+                    })
+                    .collect());
+            }
+        }
+        let prepared = self
+            .engine
+            .prepare(&loaded, &parsed, true)
+            .await
+            .map_err(one)?;
+        let plan = LivePlan::new(supergraph, prepared, variables, headers, field, root_type)
+            .map_err(one)?;
+        let topic = self.hub.join(&subject).await.map_err(|e| {
+            tracing::error!(error = %e, subject, "bus subscription failed");
+            one(GraphqlError::new(
+                ErrorCode::ServiceUnavailable,
+                "the event bus is unavailable",
+            ))
+        })?;
+        let receiver = topic.receiver();
+        // Joined first, replayed second: an event published in between is
+        // both in the backlog and on the topic, and delivered once.
+        let backlog = match resume_from(&plan.field, &arguments) {
+            Some(cursor) => {
+                let since = cursor_time(cursor);
+                let missed = self
+                    .bus
+                    .replay(&subject, since, MAX_REPLAY)
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, subject, "replay failed");
+                        one(GraphqlError::new(
+                            ErrorCode::ServiceUnavailable,
+                            "the event bus is unavailable",
+                        ))
+                    })?;
+                missed
+                    .into_iter()
+                    .filter(|e| e.id != cursor)
+                    .map(Arc::new)
+                    .collect()
+            }
+            None => VecDeque::new(),
+        };
+        let share_key = {
+            let mut key = plan.prepared.operation.to_string();
+            key.push('\n');
+            key.push_str(&Value::Object(plan.variables.clone()).to_string());
+            key.push('\n');
+            if let Some(auth) = plan.headers.get(http::header::AUTHORIZATION) {
+                key.push_str(&String::from_utf8_lossy(auth.as_bytes()));
+            }
+            xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+        };
+        metrics::gauge!("marquee_router_subscriptions").increment(1.0);
+        Ok(Started::Stream(Box::new(Subscription {
+            engine: self.engine.clone(),
+            plan,
+            _topic: topic,
+            receiver,
+            resolved: self.resolved.clone(),
+            share_key,
+            backlog,
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+        })))
+    }
+}
+
+/// In front of `/graphql`: WebSocket upgrades and requests accepting
+/// `text/event-stream` are subscription transports; anything else goes on to
+/// GraphQL over HTTP.
+pub(crate) async fn intercept(
+    axum::extract::State(live): axum::extract::State<Arc<Live>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::extract::FromRequestParts;
+    use axum::response::IntoResponse;
+    let headers = request.headers();
+    let is_websocket = headers
+        .get(http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let wants_sse = headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"));
+    if !is_websocket && !wants_sse {
+        return next.run(request).await;
+    }
+    let mut forward = HeaderMap::new();
+    if let Some(id) = request
+        .extensions()
+        .get::<kit::telemetry::RequestId>()
+        .and_then(|r| http::HeaderValue::from_str(&r.0).ok())
+    {
+        forward.insert(kit::telemetry::REQUEST_ID, id);
+    }
+    if let Some(tp) = request
+        .extensions()
+        .get::<kit::telemetry::TraceContext>()
+        .and_then(|t| http::HeaderValue::from_str(&t.header()).ok())
+    {
+        forward.insert(kit::telemetry::TRACEPARENT, tp);
+    }
+    if !is_websocket {
+        let max_body = live.engine.limits().max_body_bytes;
+        return serve_sse(live, request, forward, max_body).await;
+    }
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(a)| *a);
+    let ip = live.client_ip(request.headers(), peer);
+    let (mut parts, _) = request.into_parts();
+    let protocol_ok = parts
+        .headers
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == ws::PROTOCOL);
+    let upgrade =
+        match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+            Ok(u) => u,
+            Err(rejection) => return rejection.into_response(),
+        };
+    let headers = parts.headers;
+    // Small buffers: most sockets idle, and a subscriber costs what they hold.
+    upgrade
+        .protocols([ws::PROTOCOL])
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(ws::MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| serve_ws(live, socket, protocol_ok, headers, forward, ip))
+}
+
+/// The cursor a resuming subscriber sent, when the field takes one.
+fn resume_from(field: &LiveField, arguments: &Map<String, Value>) -> Option<Uuid> {
+    let name = field.resume.as_ref()?;
+    arguments
+        .get(name)
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// When the event `cursor` names happened: its UUIDv7 timestamp. Events of
+/// that same millisecond are replayed too (at least once; the client drops
+/// ids it has seen).
+fn cursor_time(cursor: Uuid) -> chrono::DateTime<chrono::Utc> {
+    let (secs, nanos) = cursor
+        .get_timestamp()
+        .map(|t| t.to_unix())
+        .unwrap_or((0, 0));
+    let millis = (secs as i64) * 1000 + i64::from(nanos / 1_000_000);
+    chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+/// The `_entities` fetch that turns an event into the root entity.
+struct EntityStep {
+    service: String,
+    query: String,
+    variable_usages: BTreeSet<String>,
+}
+
+/// A subscription planned once: what each event runs.
+struct LivePlan {
+    supergraph: Arc<Supergraph>,
+    prepared: Arc<Prepared>,
+    variables: Map<String, Value>,
+    headers: HeaderMap,
+    field: LiveField,
+    root_type: String,
+    response_key: String,
+    entity: Option<EntityStep>,
+}
+
+impl LivePlan {
+    /// The plan after its subscription fetch (fields of other subgraphs).
+    fn rest(&self) -> &[PlanNode] {
+        match &self.prepared.plan.node {
+            Some(PlanNode::Sequence(seq)) => seq.nodes.get(1..).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+}
+
+impl LivePlan {
+    fn new(
+        supergraph: Arc<Supergraph>,
+        prepared: Arc<Prepared>,
+        variables: Map<String, Value>,
+        headers: HeaderMap,
+        field: LiveField,
+        root_type: String,
+    ) -> Result<Self, GraphqlError> {
+        let unplannable =
+            || GraphqlError::new(ErrorCode::Internal, "the subscription could not be planned");
+        let primary = match &prepared.plan.node {
+            Some(PlanNode::Subscription(s)) => &s.primary,
+            Some(PlanNode::Sequence(seq)) => match seq.nodes.first() {
+                Some(PlanNode::Subscription(s)) => &s.primary,
+                _ => return Err(unplannable()),
+            },
+            _ => return Err(unplannable()),
+        };
+        let Some(SelectionItem::Field(root)) = primary
+            .operation
+            .document
+            .operation
+            .selection_set
+            .items
+            .first()
+        else {
+            return Err(unplannable());
+        };
+        let response_key = root.selection_identifier().to_string();
+        let entity = match &field.source {
+            fields::Source::Entity { .. } => Some(entity_step(primary, root, &field)?),
+            fields::Source::Value { .. } => None,
+        };
+        Ok(Self {
+            supergraph,
+            prepared,
+            variables,
+            headers,
+            field,
+            root_type,
+            response_key,
+            entity,
+        })
+    }
+}
+
+/// `query { _entities(...) { ... on T { <the subscription fetch's selection> } } }`.
+fn entity_step(
+    primary: &FetchNode,
+    root: &hive_router_query_planner::ast::selection_set::FieldSelection,
+    field: &LiveField,
+) -> Result<EntityStep, GraphqlError> {
+    let document = &primary.operation.document;
+    let mut usages = root.selections.variable_usages();
+    for f in &document.fragments {
+        usages.extend(f.selection_set.variable_usages());
+    }
+    let mut definitions = String::from("$representations: [_Any!]!");
+    for def in document
+        .operation
+        .variable_definitions
+        .iter()
+        .flatten()
+        .filter(|d| usages.contains(&d.name))
+    {
+        definitions.push_str(", ");
+        definitions.push_str(&def.to_string());
+    }
+    let mut query = format!(
+        "query({definitions}) {{ _entities(representations: $representations) {{ ... on {} {} }} }}",
+        field.return_type, root.selections
+    );
+    for f in &document.fragments {
+        query.push('\n');
+        query.push_str(&f.to_string());
+    }
+    Ok(EntityStep {
+        service: primary.service_name.clone(),
+        query,
+        variable_usages: usages,
+    })
+}
+
+/// One client's running subscription.
+pub(crate) struct Subscription {
+    engine: Arc<Engine>,
+    plan: LivePlan,
+    _topic: Arc<hub::Topic>,
+    receiver: broadcast::Receiver<Arc<Event>>,
+    resolved: Resolved,
+    /// Operation, variables and token: what `resolved` is shared by.
+    share_key: u64,
+    /// Missed events of a resuming subscriber, sent before live ones.
+    backlog: VecDeque<Arc<Event>>,
+    seen: HashSet<Uuid>,
+    seen_order: VecDeque<Uuid>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        metrics::gauge!("marquee_router_subscriptions").decrement(1.0);
+    }
+}
+
+/// One delivered event: its `next` payload as JSON text (the response, with
+/// the event id, the resume cursor, in `extensions.eventId`).
+pub(crate) struct Delivered {
+    pub payload: Arc<str>,
+}
+
+/// Subscribers whose operation, variables and token are the same see the same
+/// answer to an event: it is resolved once for all of them.
+type Resolved = moka::future::Cache<(Uuid, u64), Option<Arc<str>>>;
+
+impl Subscription {
+    /// The next event this subscriber may see, resolved; `None` when the
+    /// topic closed.
+    pub async fn next(&mut self) -> Option<Delivered> {
+        loop {
+            let received = match self.backlog.pop_front() {
+                Some(e) => Ok(e),
+                None => self.receiver.recv().await,
+            };
+            let event = match received {
+                Ok(e) => e,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    metrics::counter!("marquee_router_subscription_lagged_total").increment(n);
+                    tracing::warn!(skipped = n, "a slow subscriber skipped events");
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            if !self.first_time(event.id) {
+                continue;
+            }
+            let answer = self
+                .resolved
+                .get_with((event.id, self.share_key), async {
+                    let response = self.resolve(&event).await?;
+                    let mut payload =
+                        serde_json::to_value(&response).expect("responses always serialize");
+                    payload["extensions"] = json!({ "eventId": event.id });
+                    Some(Arc::from(payload.to_string()))
+                })
+                .await;
+            if let Some(payload) = answer {
+                metrics::counter!("marquee_router_subscription_deliveries_total").increment(1);
+                return Some(Delivered { payload });
+            }
+        }
+    }
+
+    /// Records `id`; false when this subscription saw it already.
+    fn first_time(&mut self, id: Uuid) -> bool {
+        if !self.seen.insert(id) {
+            return false;
+        }
+        self.seen_order.push_back(id);
+        if self.seen_order.len() > DEDUP_WINDOW {
+            if let Some(old) = self.seen_order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        true
+    }
+
+    /// The response for `event`; `None` when the subscriber may not see it
+    /// (its entity is hidden from them now) or it names no entity.
+    async fn resolve(&self, event: &Event) -> Option<GraphqlResponse> {
+        let plan = &self.plan;
+        let mut errors = Vec::new();
+        let root_value = match (&plan.field.source, &plan.entity) {
+            (fields::Source::Entity { key }, Some(step)) => {
+                let id = match event.payload.get(key) {
+                    Some(Value::String(s)) => Value::String(s.clone()),
+                    Some(Value::Number(n)) => Value::String(n.to_string()),
+                    _ => {
+                        tracing::warn!(event = %event.event_type, key, "an event without its entity key");
+                        return None;
+                    }
+                };
+                let representation = json!({ "__typename": plan.field.return_type, "id": id });
+                self.fetch_entity(step, representation, &mut errors).await?
+            }
+            (fields::Source::Value { member }, _) => match member {
+                Some(m) => event.payload.get(m).cloned().unwrap_or(Value::Null),
+                None => event.payload.clone(),
+            },
+            (fields::Source::Entity { .. }, None) => return None,
+        };
+        if root_value.is_null() {
+            return None;
+        }
+        let supergraph = &plan.supergraph;
+        let execution = Execution::new(
+            supergraph,
+            self.engine.client(),
+            &plan.variables,
+            &plan.headers,
+            true,
+        );
+        {
+            let mut data = execution.data.lock().unwrap_or_else(|p| p.into_inner());
+            *data = json!({ plan.response_key.clone(): root_value });
+        }
+        for node in plan.rest() {
+            execution.run(node).await;
+        }
+        let raw = execution
+            .data
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        errors.extend(
+            execution
+                .errors
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        let data = Projection {
+            schema: &supergraph.schema,
+            variables: &plan.variables,
+            errors: &mut errors,
+        }
+        .root(
+            &plan.prepared.operation.selection_set,
+            &plan.root_type,
+            &raw,
+        );
+        Some(GraphqlResponse {
+            data: Some(data),
+            errors,
+        })
+    }
+
+    /// The entity `representation` names, as the subscriber may see it;
+    /// `None` when the subgraph answers null for them (or cannot answer).
+    async fn fetch_entity(
+        &self,
+        step: &EntityStep,
+        representation: Value,
+        errors: &mut Vec<GraphqlError>,
+    ) -> Option<Value> {
+        let plan = &self.plan;
+        let mut variables = Map::new();
+        for name in &step.variable_usages {
+            if let Some(v) = plan.variables.get(name) {
+                variables.insert(name.clone(), v.clone());
+            }
+        }
+        variables.insert("representations".into(), json!([representation]));
+        let body = serde_json::to_vec(&json!({ "query": step.query, "variables": variables }))
+            .expect("JSON values always serialize");
+        let request = SubgraphRequest {
+            subgraph: step.service.clone(),
+            url: plan
+                .supergraph
+                .endpoint(&step.service)
+                .unwrap_or_default()
+                .to_string(),
+            body: body.into(),
+            headers: plan.headers.clone(),
+        };
+        let response = match self.engine.client().fetch(request, true).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(subgraph = %step.service, error = %e, "an event's entity could not be fetched");
+                return None;
+            }
+        };
+        let entity = response
+            .data
+            .as_ref()
+            .and_then(|d| d.get("_entities"))
+            .and_then(|e| e.get(0))
+            .cloned()
+            .filter(|e| !e.is_null())?;
+        // Errors inside the entity keep their place under the root field.
+        for e in &response.errors {
+            let rest: Vec<PathElem> = e
+                .get("path")
+                .and_then(Value::as_array)
+                .map(|p| p.iter().skip(2).filter_map(PathElem::from_json).collect())
+                .unwrap_or_default();
+            let mut path = vec![PathElem::Key(plan.response_key.clone())];
+            path.extend(rest);
+            let mut error = GraphqlError::new(
+                ErrorCode::Internal,
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("subgraph error"),
+            )
+            .at(path);
+            if let Some(Value::Object(ext)) = e.get("extensions") {
+                error.extensions = ext.clone();
+            }
+            errors.push(error.service(&step.service));
+        }
+        Some(entity)
+    }
+}
