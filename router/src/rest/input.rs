@@ -127,7 +127,7 @@ fn rest_name(route: &Route, name: &str) -> String {
 }
 
 /// The variable path `name` fills and the GraphQL type there.
-fn target(
+pub(crate) fn target(
     route: &Route,
     schema: &SchemaIndex,
     name: &str,
@@ -135,10 +135,7 @@ fn target(
 ) -> Option<(Vec<String>, Type)> {
     let path: Vec<String> = if let Some(p) = route.params.get(name) {
         p.clone()
-    } else if route.variable(name).is_some()
-        && !(route.list && CONNECTION_VARIABLES.contains(&name))
-        && route.body.as_deref() != Some(name)
-    {
+    } else if route.direct(name) {
         vec![name.to_string()]
     } else if let (true, Some(body)) = (in_body, &route.body) {
         vec![body.clone(), name.to_string()]
@@ -152,6 +149,18 @@ fn target(
         ty = fields.iter().find(|(f, _, _)| f == field)?.1.clone();
     }
     Some((path, ty))
+}
+
+/// The type (and whether it has a default) of the input field at `path` under `ty`.
+pub(crate) fn field_of(schema: &SchemaIndex, ty: &Type, path: &[String]) -> Option<(Type, bool)> {
+    let (first, rest) = path.split_first()?;
+    let fields = schema.inputs.get(named(ty))?;
+    let (_, fty, has_default) = fields.iter().find(|(f, _, _)| f == first)?;
+    if rest.is_empty() {
+        Some((fty.clone(), *has_default))
+    } else {
+        field_of(schema, fty, rest)
+    }
 }
 
 fn named(ty: &Type) -> &str {
