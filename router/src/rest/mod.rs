@@ -192,7 +192,7 @@ async fn handle(
         .find(|r| {
             r.when
                 .as_ref()
-                .is_some_and(|w| query.iter().any(|(k, v)| k == w && !v.is_empty()))
+                .is_some_and(|w| query.iter().any(|(k, _)| k == w))
         })
         .or_else(|| candidates.iter().find(|r| r.when.is_none()))
         .or(candidates.first())

@@ -12,7 +12,7 @@ use http::Method;
 use kit::ErrorCode;
 use serde_json::{json, Map, Value};
 
-use super::input::{self, DEFAULT_LIMIT, MAX_LIMIT, MAX_WINDOW};
+use super::input::{self, DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE};
 use super::table::Route;
 use crate::supergraph::SchemaIndex;
 
@@ -86,7 +86,7 @@ pub(crate) fn document(routes: &[Arc<Route>], schema: &SchemaIndex) -> Value {
             "description": "The REST API of the previous platform, served by the router over the GraphQL supergraph. \
     Every answer is an envelope: `{ \"success\": true, \"data\": ... }` (lists add `pagination`: `page`, `limit`, `total`, `pages`; \
     `total` and `pages` are null for lists whose service does not count) or `{ \"success\": false, \"error\": { \"code\", \"message\", \"details\" } }`. \
-    Lists take `page` (from 1), `limit` (1 to 100, default 20; `page × limit` at most 1000) and, where offered, `sort` and `order`. \
+    Lists take `page` (from 1), `limit` (1 to 100, default 20), `page` up to 50 and, where offered, `sort` and `order`. \
     Sign in with `POST /api/v1/auth/login` and send the `accessToken` as `Authorization: Bearer <token>`. \
     Sign-in routes (register, login, refresh, password reset) allow 5 requests a minute per client, the rest 100.",
         },
@@ -171,7 +171,12 @@ impl Generator<'_> {
                 if seen.contains(&name) || r.paging().contains(&name.as_str()) {
                     continue;
                 }
-                let schema = self.target_schema(r, &name, false);
+                let schema = match input::target(r, self.schema, &name, false) {
+                    Some((path, _)) if path == ["first"] => {
+                        json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+                    }
+                    _ => query_schema(self.target_schema(r, &name, false)),
+                };
                 // Parameters of a `when` route are optional on the shared path.
                 let required = i == 0 && self.required(r, &name);
                 let mut p =
@@ -189,14 +194,20 @@ impl Generator<'_> {
         }
         if route.list {
             parameters.push(json!({"name": "page", "in": "query", "required": false,
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW, "default": 1}}));
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}}));
             parameters.push(json!({"name": "limit", "in": "query", "required": false,
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}}));
             let sorts = input::sort_options(route, self.schema);
             if !sorts.is_empty() {
                 let names: Vec<&str> = sorts.iter().map(|(b, _)| b.as_str()).collect();
-                parameters.push(json!({"name": "sort", "in": "query", "required": false,
-                    "schema": {"type": "string", "enum": names}}));
+                let mut sort = json!({"name": "sort", "in": "query", "required": false,
+                    "schema": {"type": "string", "enum": names}});
+                if let Some(when) = group.iter().find_map(|r| r.when.as_ref()) {
+                    sort["description"] = json!(format!(
+                        "Not with `{when}`: its results come best match first (400)"
+                    ));
+                }
+                parameters.push(sort);
                 let directed = sorts.iter().any(|(_, vs)| {
                     vs.iter()
                         .any(|v| v.ends_with("_ASC") || v.ends_with("_DESC"))
@@ -308,6 +319,7 @@ impl Generator<'_> {
         let mut properties = Map::new();
         let mut required = Vec::new();
         let mut filled: BTreeSet<Vec<String>> = BTreeSet::new();
+        let mut sharing: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
         for p in path_params {
             if let Some((path, _)) = input::target(route, self.schema, p, false) {
                 filled.insert(path);
@@ -318,10 +330,11 @@ impl Generator<'_> {
                 continue;
             }
             if let Some((path, ty)) = input::target(route, self.schema, &name, true) {
-                properties.insert(name.clone(), self.input_schema(&ty));
+                properties.insert(name.clone(), self.body_field(&ty));
                 if self.required(route, &name) {
                     required.push(name.clone());
                 }
+                sharing.entry(path.clone()).or_default().push(name.clone());
                 filled.insert(path);
             }
         }
@@ -334,19 +347,37 @@ impl Generator<'_> {
                     if filled.contains(&vec![body.clone(), field.clone()]) {
                         continue;
                     }
-                    properties.insert(field.clone(), self.input_schema(&fty));
+                    properties.insert(field.clone(), self.body_field(&fty));
                     if matches!(fty, Type::NonNullType(_)) && !has_default {
                         required.push(field);
                     }
                 }
             }
         }
-        json!({
+        let mut body = json!({
             "type": "object",
             "properties": properties,
             "required": required,
             "additionalProperties": false,
-        })
+        });
+        // Names filling one field (login: email or username) take one of them.
+        let exclusive: Vec<String> = sharing
+            .into_values()
+            .filter(|names| names.len() > 1)
+            .map(|names| format!("give one of {}", names.join(", ")))
+            .collect();
+        if !exclusive.is_empty() {
+            body["description"] = json!(exclusive.join("; "));
+        }
+        body
+    }
+
+    /// A JSON body field: nullable types take `null` too.
+    fn body_field(&mut self, ty: &Type) -> Value {
+        match ty {
+            Type::NonNullType(inner) => self.input_schema(inner),
+            other => nullable(self.input_schema(other)),
+        }
     }
 
     fn input_schema(&mut self, ty: &Type) -> Value {
@@ -354,6 +385,10 @@ impl Generator<'_> {
             Type::NonNullType(inner) => self.input_schema(inner),
             Type::ListType(inner) => json!({"type": "array", "items": self.input_schema(inner)}),
             Type::NamedType(name) => {
+                if name == "ID" {
+                    // Every id in this system is a UUID (the REST layer checks).
+                    return json!({"type": "string", "format": "uuid"});
+                }
                 if let Some(s) = scalar(name) {
                     return s;
                 }
@@ -370,7 +405,7 @@ impl Generator<'_> {
                         let mut properties = Map::new();
                         let mut required = Vec::new();
                         for (field, fty, has_default) in fields {
-                            properties.insert(field.clone(), self.input_schema(&fty));
+                            properties.insert(field.clone(), self.body_field(&fty));
                             if matches!(fty, Type::NonNullType(_)) && !has_default {
                                 required.push(field);
                             }
@@ -553,6 +588,21 @@ fn scalar(name: &str) -> Option<Value> {
         "JSON" => json!({}),
         _ => return None,
     })
+}
+
+/// A query-string parameter: an empty value counts as absent, so a given
+/// string has at least one character.
+fn query_schema(mut schema: Value) -> Value {
+    let target = if schema["type"] == "array" {
+        &mut schema["items"]
+    } else {
+        &mut schema
+    };
+    if target["type"] == "string" && target.get("format").is_none() && target.get("enum").is_none()
+    {
+        target["minLength"] = json!(1);
+    }
+    schema
 }
 
 fn reference(name: &str) -> Value {
