@@ -13,30 +13,11 @@
 #   bash bench/rest-schemathesis.sh            # MAX_EXAMPLES=25
 #   MARQUEE_BIN=path/to/marquee bash bench/rest-schemathesis.sh
 set -euo pipefail
+# schemathesis keeps its example database in the working directory: the temp dir.
 cd "$(dirname "$0")/.."
-bin="${MARQUEE_BIN:-${CARGO_TARGET_DIR:-target}/debug/marquee}"
 max_examples="${MAX_EXAMPLES:-25}"
 command -v st >/dev/null || { echo "schemathesis is not installed: pip install schemathesis"; exit 1; }
-data=$(mktemp -d)
-log="$data/marquee.log"
-trap 'kill "${pid:-0}" 2>/dev/null || true; wait "${pid:-0}" 2>/dev/null || true; rm -rf "$data"' EXIT
-
-# Seven consecutive free ports from a random base.
-base=$(( 20000 + RANDOM % 20000 ))
-env -u DATABASE_URL -u REDIS_URL -u NATS_URL -u ELASTICSEARCH_URL \
-  MARQUEE__LISTEN__ROUTER=$base MARQUEE__LISTEN__USERS=$((base+1)) MARQUEE__LISTEN__CONTENT=$((base+2)) \
-  MARQUEE__LISTEN__SOCIAL=$((base+3)) MARQUEE__LISTEN__MODERATION=$((base+4)) \
-  MARQUEE__LISTEN__MEDIA=$((base+5)) MARQUEE__LISTEN__MONITORING=$((base+6)) \
-  MARQUEE__ROUTER__RATE_LIMIT__AUTH__PER_MINUTE=1000000 MARQUEE__ROUTER__RATE_LIMIT__API__PER_MINUTE=1000000 \
-  "$bin" dev --data-dir "$data" >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 1 240); do
-  grep -q "marquee is serving" "$log" && break
-  kill -0 "$pid" 2>/dev/null || { echo "marquee dev exited:"; cat "$log"; exit 1; }
-  sleep 0.5
-done
-grep -q "marquee is serving" "$log" || { echo "marquee dev did not come up:"; cat "$log"; exit 1; }
-router="http://127.0.0.1:$base"
+. bench/rest-dev.sh
 
 # The seeded admin's token, through the REST login route itself.
 read -r login _ password _ < <(grep ' ADMIN$' "$data/seed-accounts.txt")
@@ -45,14 +26,14 @@ token=$(curl -sf -X POST "$router/api/v1/auth/login" -H 'content-type: applicati
   python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["accessToken"])')
 
 status=0
-st run "$router/api-docs/openapi.json" --url "$router" \
+(cd "$data" && st run "$router/api-docs/openapi.json" --url "$router" \
   --header "Authorization: Bearer $token" \
   --checks all \
   --exclude-checks positive_data_acceptance \
   --max-examples "$max_examples" \
   --workers 2 \
   --suppress-health-check all \
-  "$@" || status=$?
+  "$@") || status=$?
 # The router's own count of what it answered, by status class.
 echo "router answers by status:"
 curl -s "$router/metrics" | grep '^marquee_http_requests_total{' | grep 'service="router"' |
