@@ -352,6 +352,15 @@ async fn auth_routes_share_the_sign_in_limit_of_five_a_minute() {
         assert_eq!((a.status, a.code()), (429, "RATE_LIMITED"), "[{l}] {a}");
         let retry: u64 = a.headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert!(retry >= 1, "[{l}] {retry}");
+        // The bucket is the one GraphQL's sign-in operations use.
+        let r = sys
+            .client()
+            .post(sys.url("/graphql"))
+            .json(&json!({"query": "mutation { login(input: {login: \"nobody\", password: \"x\"}) { accessToken } }"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429, "[{l}]");
         // Other routes have their own budget.
         let a = get(&sys, "/api/v1/categories", None).await;
         assert_eq!(a.status, 200, "[{l}] {a}");
@@ -491,6 +500,23 @@ async fn movie_lists_page_sort_and_filter_like_the_connection() {
         let a = get(&sys, "/api/v1/movies/search", None).await;
         assert_eq!(a.status, 400, "[{l}] q is required: {a}");
 
+        // REST requests are counted like every other, by route template.
+        let metrics = sys
+            .client()
+            .get(sys.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics
+                .lines()
+                .any(|m| m.starts_with("marquee_http_requests_total")
+                    && m.contains("route=\"/api/v1/movies\"")),
+            "[{l}] no REST route in the metrics"
+        );
         let featured = get(&sys, "/api/v1/movies/featured?limit=3", None).await;
         assert_eq!(featured.status, 200, "[{l}] {featured}");
         assert!(featured.data().as_array().unwrap().len() <= 3);
