@@ -759,6 +759,38 @@ mod tests {
     }
 
     #[test]
+    fn every_method_and_path_is_one_operation() {
+        let doc = generated();
+        let routes = super::super::table::load().unwrap();
+        let distinct: BTreeSet<(String, String)> = routes
+            .iter()
+            .map(|r| (r.template(), r.method.as_str().to_ascii_lowercase()))
+            .collect();
+        let documented: usize = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|item| item.as_object().unwrap().len())
+            .sum();
+        assert_eq!(documented, distinct.len());
+        for (template, method) in distinct {
+            let op = &doc["paths"][&template][&method];
+            let path_params: Vec<&str> = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            let expected: Vec<&str> = template
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            assert_eq!(path_params, expected, "{method} {template}");
+        }
+    }
+
+    #[test]
     fn operation_ids_read_like_the_path() {
         assert_eq!(operation_id("get", "/api/v1/movies/{id}"), "getMoviesById");
         assert_eq!(
