@@ -4,6 +4,8 @@
 //! `{ success, data, pagination }` envelope with the old status codes.
 
 mod input;
+mod openapi;
+mod swagger;
 pub(crate) mod table;
 
 use std::collections::BTreeMap;
@@ -62,7 +64,7 @@ pub(crate) fn routes(engine: Arc<Engine>, policies: Arc<Policies>) -> Router {
         };
         router = router.route(&path, any(handle).with_state(state));
     }
-    router
+    router.merge(swagger::routes(engine, ROUTES.clone()))
 }
 
 /// An error answer in the legacy envelope.
@@ -190,7 +192,7 @@ async fn handle(
         .find(|r| {
             r.when
                 .as_ref()
-                .is_some_and(|w| query.iter().any(|(k, v)| k == w && !v.is_empty()))
+                .is_some_and(|w| query.iter().any(|(k, _)| k == w))
         })
         .or_else(|| candidates.iter().find(|r| r.when.is_none()))
         .or(candidates.first())

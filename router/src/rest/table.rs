@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use graphql_tools::static_graphql::query::{
-    Definition, Document, OperationDefinition, Selection, Value as QueryValue,
+    Definition, Document, Field, OperationDefinition, Selection, Value as QueryValue,
 };
 use graphql_tools::static_graphql::schema::Type;
 use http::Method;
@@ -43,6 +43,7 @@ pub(crate) struct Route {
     pub operation: String,
     /// The whole file: the engine validates and caches it once.
     pub document: Arc<str>,
+    pub parsed: Arc<Document>,
     pub mutation: bool,
     /// Declared variables: name, type, whether a default exists.
     pub variables: Vec<(String, Type, bool)>,
@@ -91,14 +92,22 @@ impl Route {
         self.variables.iter().find(|(n, _, _)| n == name)
     }
 
+    /// The operation's root field.
+    pub fn root_field(&self) -> &Field {
+        let op = find_operation(&self.parsed, &self.operation)
+            .expect("the route was built from this operation");
+        match selection_set(op).items.first() {
+            Some(Selection::Field(f)) => f,
+            _ => unreachable!("the table accepts only operations whose root is one field"),
+        }
+    }
+
     /// The names a client may send: path parameters, mapped names, the
     /// variables themselves (less the connection's), for lists the paging ones.
     pub fn inputs(&self) -> Vec<String> {
         let mut out: Vec<String> = self.params.keys().cloned().collect();
         for (name, _, _) in &self.variables {
-            let reserved = self.list && CONNECTION_VARIABLES.contains(&name.as_str());
-            let mapped_away = self.params.values().any(|p| p.len() == 1 && p[0] == *name);
-            if !reserved && !mapped_away && Some(name) != self.body.as_ref() {
+            if self.direct(name) {
                 out.push(name.clone());
             }
         }
@@ -108,6 +117,15 @@ impl Route {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Whether a client names variable `name` itself: not when the REST
+    /// layer fills it (connections, the body) or `params` maps names into it.
+    pub fn direct(&self, name: &str) -> bool {
+        self.variable(name).is_some()
+            && !(self.list && CONNECTION_VARIABLES.contains(&name))
+            && self.body.as_deref() != Some(name)
+            && !self.params.values().any(|p| p[0] == name)
     }
 
     /// The paging names this list takes (`sort`/`order` only with `$sort`).
@@ -223,6 +241,7 @@ fn route(
         group,
         operation: name.to_string(),
         document: document.clone(),
+        parsed: parsed.clone(),
         mutation,
         variables: variable_definitions
             .iter()
@@ -322,6 +341,9 @@ fn route(
         if !route.params.contains_key(p) && route.variable(p).is_none() {
             return Err(format!("path parameter `{p}` maps to no variable"));
         }
+    }
+    if (route.method == Method::GET) == route.mutation {
+        return Err("GET routes run queries and every other method a mutation".into());
     }
     if (route.method == Method::GET) == route.mutation {
         return Err("GET routes run queries and every other method a mutation".into());
