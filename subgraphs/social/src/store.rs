@@ -1710,10 +1710,23 @@ impl Social {
         n: u64,
         after: Option<Uuid>,
     ) -> Result<Page<follow::Model>, Error> {
+        // Only accounts the users subgraph told us of, and not deleted: a
+        // follow of an id that is no account (follows are taken before the
+        // account's event may have arrived) never lists a user that cannot
+        // be resolved.
+        let known = Query::select()
+            .column(profile::Column::UserId)
+            .from(profile::Entity)
+            .and_where(Expr::col(profile::Column::Deleted).eq(false))
+            .to_owned();
         let q = follow::Entity::find().filter(if followers {
-            follow::Column::FolloweeId.eq(user)
+            Condition::all()
+                .add(follow::Column::FolloweeId.eq(user))
+                .add(follow::Column::FollowerId.in_subquery(known))
         } else {
-            follow::Column::FollowerId.eq(user)
+            Condition::all()
+                .add(follow::Column::FollowerId.eq(user))
+                .add(follow::Column::FolloweeId.in_subquery(known))
         });
         page(self.db(), q, follow::Column::Seq, true, n, after, |f| f.seq).await
     }

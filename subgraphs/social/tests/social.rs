@@ -320,6 +320,28 @@ async fn fifty_concurrent_likes_count_fifty_and_a_double_like_counts_once() {
             .await;
         assert_eq!(d["_entities"][0]["followerCount"], 30, "[{l}]");
         assert_eq!(d["_entities"][0]["followedByMe"], false, "[{l}]");
+
+        // A follow of an id that is no account never shows in the list.
+        net.ok(
+            Some(&author),
+            "mutation($u: ID!) { follow(userId: $u) { id } }",
+            json!({"u": Uuid::now_v7()}),
+        )
+        .await;
+        let d = net
+            .ok(
+                None,
+                "query($u: ID!) { _entities(representations: [{__typename: \"User\", id: $u}]) { ... on User { following { edges { node { user { id } } } } } } }",
+                json!({"u": author.id}),
+            )
+            .await;
+        assert_eq!(
+            d["_entities"][0]["following"]["edges"]
+                .as_array()
+                .map(Vec::len),
+            Some(0),
+            "[{l}] {d}"
+        );
     }
 }
 
