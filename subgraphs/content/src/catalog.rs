@@ -579,6 +579,42 @@ impl Catalog {
         self.bump().await;
     }
 
+    /// Adds social activity on `title_id` at `at` to its trending scores, as
+    /// `weight` views would (see the crate README): called by the consumer of
+    /// the social subgraph's events, in its transaction, so a redelivered
+    /// event counts once. Returns whether the title exists.
+    pub async fn add_activity<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        title_id: Uuid,
+        weight: f64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let mut fresh = title::Entity::find_by_id(title_id);
+        if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            fresh = fresh.lock_exclusive();
+        }
+        let Some(m) = fresh.one(conn).await? else {
+            return Ok(false);
+        };
+        // `weight` views at `t` add weight·2^(t/h): log2(weight) more in log space.
+        let t = at.timestamp() as f64;
+        let w = weight.max(f64::MIN_POSITIVE).log2();
+        title::Entity::update_many()
+            .col_expr(
+                title::Column::TrendDay,
+                Expr::value(add_view(m.trend_day, t / DAY_HALF_LIFE_SECS + w)),
+            )
+            .col_expr(
+                title::Column::TrendWeek,
+                Expr::value(add_view(m.trend_week, t / WEEK_HALF_LIFE_SECS + w)),
+            )
+            .filter(title::Column::Id.eq(title_id))
+            .exec(conn)
+            .await?;
+        Ok(true)
+    }
+
     /// Joins the social subgraph's rating aggregate for `title` (version
     /// `version`) with the title's own figures; an older or repeated
     /// aggregate changes nothing. Returns whether the title changed.

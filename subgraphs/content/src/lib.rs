@@ -117,6 +117,50 @@ impl Handler for SocialRatings {
     }
 }
 
+/// How many views one piece of social activity counts as in the trending
+/// score: a rating 2, a review 3, a watchlist add 2.
+pub const ACTIVITY_WEIGHTS: [(&str, f64); 3] = [
+    ("social.rating_changed", 2.0),
+    ("social.review_created", 3.0),
+    ("social.watchlist_changed", 2.0),
+];
+
+/// Feeds the trending scores from the social subgraph's activity (ratings
+/// given, reviews written, watchlist adds); removals and rating withdrawals
+/// add nothing, and decay does the rest.
+pub struct SocialActivity(pub std::sync::Arc<catalog::Catalog>);
+
+#[async_trait::async_trait]
+impl Handler for SocialActivity {
+    async fn handle(&self, event: &Event, txn: &DatabaseTransaction) -> anyhow::Result<()> {
+        let p = &event.payload;
+        let counts = match event.event_type.as_str() {
+            "social.rating_changed" => !p["score"].is_null(),
+            "social.watchlist_changed" => p["added"] == true,
+            _ => true,
+        };
+        let weight = ACTIVITY_WEIGHTS
+            .iter()
+            .find(|(t, _)| *t == event.event_type)
+            .map(|(_, w)| *w);
+        let title = p["titleId"]
+            .as_str()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok());
+        let (Some(weight), Some(title), true) = (weight, title, counts) else {
+            return Ok(());
+        };
+        let applied = self
+            .0
+            .add_activity(txn, title, weight, event.occurred_at)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        if applied {
+            self.0.invalidate().await;
+        }
+        Ok(())
+    }
+}
+
 /// Starts the durable consumers: the social subgraph's rating events, and
 /// the catalog's own title events for the search index.
 pub fn spawn_consumers(catalog: &std::sync::Arc<catalog::Catalog>) {
@@ -128,7 +172,18 @@ pub fn spawn_consumers(catalog: &std::sync::Arc<catalog::Catalog>) {
         subject_prefix: prefix.clone(),
         max_deliver: s.config.bus.max_deliver.max(1) as u64,
     };
-    let consumers: [(ConsumerOptions, std::sync::Arc<dyn Handler>); 2] = [
+    let consumers: [(ConsumerOptions, std::sync::Arc<dyn Handler>); 3] = [
+        (
+            // Routed subjects (a review's carries its title) need the `>`.
+            options(
+                "content-activity",
+                ACTIVITY_WEIGHTS
+                    .iter()
+                    .flat_map(|(t, _)| [format!("{prefix}.{t}"), format!("{prefix}.{t}.>")])
+                    .collect(),
+            ),
+            std::sync::Arc::new(SocialActivity(catalog.clone())),
+        ),
         (
             options(
                 "content-ratings",

@@ -805,3 +805,70 @@ async fn one_viewer_cannot_flood_views() {
             .unwrap());
     }
 }
+
+#[tokio::test]
+async fn social_activity_lifts_a_title_in_trending_and_removals_do_not() {
+    use kit::events::{Event, Handler};
+    use sea_orm::TransactionTrait;
+    for (b, catalog) in catalogs(true).await {
+        let l = b.label;
+        let id = catalog
+            .movies(&movies(), MovieSort::TrendingDesc, last(1, None))
+            .await
+            .unwrap()
+            .items[0]
+            .1
+            .id;
+        let trend = |catalog: Arc<Catalog>| async move {
+            let t = title::Entity::find_by_id(id)
+                .one(&catalog.services.db)
+                .await
+                .unwrap()
+                .unwrap();
+            (t.trend_day, t.trend_week)
+        };
+        let before = trend(catalog.clone()).await;
+        let prefix = catalog.services.config.bus.subject_prefix.clone();
+        let handler = content::SocialActivity(catalog.clone());
+        let apply = |event_type: &str, payload: serde_json::Value| {
+            let (handler, catalog) = (&handler, catalog.clone());
+            let event = Event::new(&prefix, event_type, None, payload);
+            async move {
+                let txn = catalog.services.db.begin().await.unwrap();
+                handler.handle(&event, &txn).await.unwrap();
+                txn.commit().await.unwrap();
+            }
+        };
+        apply(
+            "social.watchlist_changed",
+            serde_json::json!({"titleId": id, "added": false}),
+        )
+        .await;
+        apply(
+            "social.rating_changed",
+            serde_json::json!({"titleId": id, "score": null}),
+        )
+        .await;
+        assert_eq!(
+            trend(catalog.clone()).await,
+            before,
+            "[{l}] removals add nothing"
+        );
+        apply(
+            "social.review_created",
+            serde_json::json!({"titleId": id, "score": 8}),
+        )
+        .await;
+        let after = trend(catalog.clone()).await;
+        assert!(
+            after.0 > before.0 && after.1 > before.1,
+            "[{l}] {before:?} -> {after:?}"
+        );
+        // The least trending movie is now above some others.
+        let bottom = catalog
+            .movies(&movies(), MovieSort::TrendingDesc, last(1, None))
+            .await
+            .unwrap();
+        assert_ne!(bottom.items[0].1.id, id, "[{l}]");
+    }
+}
