@@ -1360,6 +1360,18 @@ impl Social {
             check_score("score", s)?;
         }
         let txn = self.begin().await?;
+        // A write first, score or not: SQLite takes its write lock here instead
+        // of failing to upgrade a read lock under concurrent writers, and
+        // PostgreSQL locks this user's review of the title, if any.
+        review::Entity::update_many()
+            .col_expr(
+                review::Column::AuthorId,
+                Expr::col(review::Column::AuthorId).into(),
+            )
+            .filter(review::Column::AuthorId.eq(me))
+            .filter(review::Column::TitleId.eq(title))
+            .exec(&txn)
+            .await?;
         if let Some(s) = score {
             self.set_rating(&txn, me, title, Some(s)).await?;
         }

@@ -801,6 +801,28 @@ async fn reviews_are_one_per_user_and_sort_four_ways() {
             .collect();
         assert_eq!(buckets, vec![(3, 1), (6, 1), (9, 1)], "[{l}]");
 
+        // Reviews without a score, written at once by many: none fails.
+        let title2 = Uuid::now_v7().to_string();
+        let net = Arc::new(net);
+        let mut writers = Vec::new();
+        for i in 0..20 {
+            writers.push(net.user(&format!("quiet{i}")).await);
+        }
+        let writes = writers.iter().map(|w| {
+            let (net, w, t) = (net.clone(), *w, title2.clone());
+            tokio::spawn(async move {
+                net.ok(
+                    Some(&w),
+                    "mutation($t: ID!) { writeReview(input: {titleId: $t, body: \"No score\"}) { id } }",
+                    json!({"t": t}),
+                )
+                .await
+            })
+        });
+        for r in futures::future::join_all(writes).await {
+            r.expect("a review task");
+        }
+
         // After a delete, the same user may write again.
         net.ok(
             Some(&people[0]),
