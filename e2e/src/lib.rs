@@ -130,6 +130,7 @@ impl System {
                     "email": format!("{username}@example.com"),
                     "username": username,
                     "password": "correct horse battery staple 42",
+                    "displayName": username.to_uppercase(),
                 }}),
             )
             .await;

@@ -17,29 +17,6 @@ use tokio_tungstenite::tungstenite::Message;
 /// (a bound on a broken run, not a measured latency).
 const PATIENCE: Duration = Duration::from_secs(15);
 
-const REGISTER: &str = "mutation($input: RegisterInput!) {
-  register(input: $input) { accessToken user { id } }
-}";
-
-async fn register(sys: &System, name: &str) -> (String, String) {
-    let d = sys
-        .data(
-            None,
-            REGISTER,
-            json!({"input": {
-                "email": format!("{name}@example.com"),
-                "username": name,
-                "password": "correct horse battery staple 42",
-                "displayName": name.to_uppercase(),
-            }}),
-        )
-        .await;
-    (
-        d["register"]["accessToken"].as_str().unwrap().to_string(),
-        d["register"]["user"]["id"].as_str().unwrap().to_string(),
-    )
-}
-
 async fn systems() -> Vec<System> {
     System::all_with(false, |c| c.router.rate_limit.auth.per_minute = 10_000).await
 }
@@ -240,8 +217,8 @@ impl Sse {
 async fn a_follow_reaches_the_followed_user_as_a_notification_over_websocket() {
     for sys in systems().await {
         let l = sys.label;
-        let (a, _) = register(&sys, "ash").await;
-        let (b, b_id) = register(&sys, "bishop").await;
+        let (a, _) = sys.register("ash").await;
+        let (b, b_id) = sys.register("bishop").await;
         let mut ws = Ws::connect(&sys, Some(&b)).await;
         ws.subscribe(
             "n",
@@ -335,9 +312,9 @@ async fn a_follow_reaches_the_followed_user_as_a_notification_over_websocket() {
 async fn two_members_chat_live_and_a_non_member_is_refused() {
     for sys in systems().await {
         let l = sys.label;
-        let (a, a_id) = register(&sys, "ripley").await;
-        let (b, b_id) = register(&sys, "hicks").await;
-        let (c, _) = register(&sys, "burke").await;
+        let (a, a_id) = sys.register("ripley").await;
+        let (b, b_id) = sys.register("hicks").await;
+        let (c, _) = sys.register("burke").await;
         let d = sys
             .data(
                 Some(&a),
@@ -568,8 +545,8 @@ async fn protocol_faults_close_the_socket_with_their_codes() {
 async fn a_reconnecting_member_resumes_after_the_last_event_it_received() {
     for sys in systems().await {
         let l = sys.label;
-        let (a, _) = register(&sys, "dallas").await;
-        let (b, b_id) = register(&sys, "lambert").await;
+        let (a, _) = sys.register("dallas").await;
+        let (b, b_id) = sys.register("lambert").await;
         let d = sys
             .data(
                 Some(&a),
@@ -625,8 +602,8 @@ async fn a_reconnecting_member_resumes_after_the_last_event_it_received() {
 async fn new_comments_and_reviews_stream_over_sse() {
     for sys in systems().await {
         let l = sys.label;
-        let (a, _) = register(&sys, "vasquez").await;
-        let (b, _) = register(&sys, "frost").await;
+        let (a, _) = sys.register("vasquez").await;
+        let (b, _) = sys.register("frost").await;
         let post = sys
             .data(
                 Some(&a),
@@ -690,7 +667,7 @@ async fn a_socket_is_closed_when_its_access_token_expires() {
     let systems = System::all_with(false, |c| c.auth.access_token_ttl_secs = 2).await;
     for sys in systems {
         let l = sys.label;
-        let (b, _) = register(&sys, "gorman").await;
+        let (b, _) = sys.register("gorman").await;
         let mut ws = Ws::open(&sys).await;
         ws.send(
             json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {b}")}}),
@@ -708,7 +685,7 @@ async fn a_socket_is_closed_when_its_access_token_expires() {
 async fn signing_out_everywhere_closes_the_socket() {
     for sys in systems().await {
         let l = sys.label;
-        let (b, _) = register(&sys, "hudson").await;
+        let (b, _) = sys.register("hudson").await;
         let mut ws = Ws::connect(&sys, Some(&b)).await;
         ws.subscribe("n", "subscription { notificationAdded { id } }", json!({}))
             .await;

@@ -67,7 +67,7 @@ async fn a_movie_its_reviews_and_their_authors_in_one_query() {
             "[{l}]"
         );
         assert_eq!(
-            reviews[1]["node"]["author"]["displayName"], "bob_reviews",
+            reviews[1]["node"]["author"]["displayName"], "BOB_REVIEWS",
             "[{l}]"
         );
 

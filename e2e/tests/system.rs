@@ -5,28 +5,6 @@
 use e2e::System;
 use serde_json::{json, Value};
 
-const REGISTER: &str = "mutation($input: RegisterInput!) {
-  register(input: $input) { accessToken refreshToken expiresIn user { id username } }
-}";
-
-async fn register(sys: &System, name: &str) -> (String, String) {
-    let d = sys
-        .data(
-            None,
-            REGISTER,
-            json!({"input": {
-                "email": format!("{name}@example.com"),
-                "username": name,
-                "password": "correct horse battery staple 42",
-                "displayName": name.to_uppercase(),
-            }}),
-        )
-        .await;
-    let token = d["register"]["accessToken"].as_str().unwrap().to_string();
-    let id = d["register"]["user"]["id"].as_str().unwrap().to_string();
-    (token, id)
-}
-
 #[tokio::test]
 async fn every_process_is_healthy_and_the_router_is_ready() {
     for sys in System::all(false).await {
@@ -55,7 +33,7 @@ async fn every_process_is_healthy_and_the_router_is_ready() {
 #[tokio::test]
 async fn a_user_cannot_read_admin_fields_and_keeps_the_rest() {
     for sys in System::all(false).await {
-        let (token, _) = register(&sys, "hicks").await;
+        let (token, _) = sys.register("hicks").await;
         let r = sys
             .gql(
                 Some(&token),
@@ -84,7 +62,7 @@ async fn a_user_cannot_read_admin_fields_and_keeps_the_rest() {
 #[tokio::test]
 async fn the_sixth_login_in_a_minute_gets_429_with_retry_after() {
     for sys in System::all(false).await {
-        register(&sys, "vasquez").await;
+        sys.register("vasquez").await;
         let login = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }";
         let body = json!({"query": login, "variables": {"input": {"login": "vasquez", "password": "wrong password 123456"}}});
         let mut statuses = Vec::new();
