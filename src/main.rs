@@ -93,6 +93,43 @@ enum EventsCommand {
         #[arg(default_value = ">")]
         subject: String,
     },
+    /// Send dead-lettered events back to the consumer that gave up on them
+    /// (only to it; it handles each event once); needs NATS.
+    Replay {
+        /// Only this consumer's dead letters (default: every consumer's).
+        #[arg(long)]
+        consumer: Option<String>,
+        /// How far back to look: a number and s, m, h or d (e.g. 30m, 24h, 7d).
+        #[arg(long, default_value = "24h", value_parser = parse_age)]
+        since: chrono::Duration,
+        /// Most dead letters sent.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// List them, send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `30m`, `24h`, `7d`, `90s`: an age, at most 365 days.
+fn parse_age(s: &str) -> Result<chrono::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not an age like 30m, 24h or 7d"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" | "" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("`{unit}` is not a unit: use s, m, h or d")),
+    };
+    if seconds <= 0 || seconds > 365 * 86_400 {
+        return Err("the age is between 1s and 365d".into());
+    }
+    Ok(chrono::Duration::seconds(seconds))
 }
 
 #[derive(Subcommand)]
@@ -184,6 +221,12 @@ async fn run(cli: Cli) -> anyhow::Result<Option<u8>> {
         Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await?,
         Command::Search(SearchCommand::Reindex) => search_reindex(config).await?,
         Command::Events(EventsCommand::Tail { subject }) => tail_events(config, &subject).await?,
+        Command::Events(EventsCommand::Replay {
+            consumer,
+            since,
+            limit,
+            dry_run,
+        }) => replay_events(config, consumer.as_deref(), since, limit, dry_run).await?,
         Command::Schema(SchemaCommand::Export { dir }) => {
             for path in marquee::schema::export(&dir)? {
                 println!("wrote {}", path.display());
@@ -362,14 +405,58 @@ async fn search_reindex(config: Arc<Config>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `marquee events tail`: live events on `<prefix>.<subject>`.
-async fn tail_events(config: Arc<Config>, subject: &str) -> anyhow::Result<()> {
-    let backends = Backends::connect(&config).await?;
+/// The bus of a running deployment: NATS (the in-process bus lives inside
+/// `marquee dev` and cannot be reached from another process).
+async fn operator_bus(config: &Config, command: &str) -> anyhow::Result<kit::events::SharedBus> {
+    let backends = Backends::connect(config).await?;
     if backends.bus.kind() != "nats" {
         anyhow::bail!(
-            "events tail needs NATS (set NATS_URL): the in-process bus lives inside `marquee dev`"
+            "{command} needs NATS (set NATS_URL): the in-process bus lives inside `marquee dev`"
         );
     }
+    Ok(backends.bus)
+}
+
+/// `marquee events replay`: dead letters back to their consumers.
+async fn replay_events(
+    config: Arc<Config>,
+    consumer: Option<&str>,
+    since: chrono::Duration,
+    limit: usize,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let bus = operator_bus(&config, "events replay").await?;
+    let replayed = kit::events::replay_dead_letters(
+        &bus,
+        &config.bus.subject_prefix,
+        consumer,
+        chrono::Utc::now() - since,
+        limit,
+        dry_run,
+    )
+    .await?;
+    for r in &replayed {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            r.consumer,
+            r.event.id,
+            r.event.event_type,
+            r.dead_lettered_at.to_rfc3339(),
+            r.error.lines().next().unwrap_or_default()
+        );
+    }
+    let verb = if dry_run {
+        "would be replayed"
+    } else {
+        "replayed"
+    };
+    eprintln!("{} dead letter(s) {verb}", replayed.len());
+    Ok(())
+}
+
+/// `marquee events tail`: live events on `<prefix>.<subject>`.
+async fn tail_events(config: Arc<Config>, subject: &str) -> anyhow::Result<()> {
+    let bus = operator_bus(&config, "events tail").await?;
     let filter = format!("{}.{subject}", config.bus.subject_prefix);
     eprintln!("tailing {filter} (Ctrl-C stops)");
     let mut out = std::io::stdout().lock();
@@ -379,7 +466,7 @@ async fn tail_events(config: Arc<Config>, subject: &str) -> anyhow::Result<()> {
         out.flush()
     };
     tokio::select! {
-        r = kit::events::tail(&backends.bus, &filter, None, print) => { r?; }
+        r = kit::events::tail(&bus, &filter, None, print) => { r?; }
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())

@@ -143,3 +143,94 @@ fn search_reindex_rebuilds_the_index_from_the_catalog() {
         "{stderr}"
     );
 }
+
+#[test]
+fn events_replay_refuses_a_bad_age_and_the_in_process_bus() {
+    let out = marquee(&["events", "replay", "--since", "3x"], &[], None);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`x` is not a unit"), "{stderr}");
+    let out = marquee(&["events", "replay"], &[], None);
+    let line = one_line_error(&out);
+    assert!(line.contains("needs NATS"), "{line}");
+}
+
+#[tokio::test]
+async fn events_replay_sends_dead_letters_back_to_their_consumer() {
+    use kit::events::{dead_letter_subject, replay_subject, Bus, Event, NatsBus};
+    let Ok(nats) = std::env::var("NATS_URL") else {
+        assert!(
+            !kit::testing::services_required(),
+            "NATS_URL is required to run this test"
+        );
+        eprintln!("skipping: NATS_URL is not set");
+        return;
+    };
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let config = kit::config::BusConfig {
+        subject_prefix: format!("replaycli{}", &tag[..12]),
+        stream: format!("REPLAYCLI{}", &tag[..12]),
+        max_age_hours: 1,
+        ..Default::default()
+    };
+    let bus = NatsBus::connect(&nats.parse().unwrap(), &config)
+        .await
+        .unwrap();
+    let prefix = config.subject_prefix.as_str();
+    let failed = Event::new(prefix, "social.followed", None, serde_json::json!({"n": 1}));
+    for consumer in ["c1", "c2"] {
+        let mut letter = Event::new(
+            prefix,
+            &format!("deadletter.{consumer}"),
+            None,
+            serde_json::json!({ "event": failed, "error": "the database was away\nmore" }),
+        );
+        letter.subject = dead_letter_subject(prefix, consumer);
+        bus.publish(&letter).await.unwrap();
+    }
+    let env = [
+        ("NATS_URL", nats.as_str()),
+        ("MARQUEE__BUS__SUBJECT_PREFIX", prefix),
+        ("MARQUEE__BUS__STREAM", config.stream.as_str()),
+    ];
+    let since = chrono::Utc::now() - chrono::Duration::minutes(10);
+
+    let out = marquee(
+        &["events", "replay", "--dry-run", "--since", "1h"],
+        &env,
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let sent = bus
+        .replay(&format!("{prefix}.replay.>"), since, 10)
+        .await
+        .unwrap();
+    assert!(sent.is_empty(), "a dry run sent {sent:?}");
+
+    let out = marquee(&["events", "replay", "--consumer", "c1"], &env, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let fields: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(fields[0], "c1");
+    assert_eq!(fields[1], failed.id.to_string());
+    assert_eq!(fields[2], "social.followed");
+    assert_eq!(fields[4], "the database was away");
+    let sent = bus
+        .replay(&format!("{prefix}.replay.>"), since, 10)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].subject, replay_subject(prefix, "c1"));
+    assert_eq!(sent[0].payload["event"]["id"], failed.id.to_string());
+}

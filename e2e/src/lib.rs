@@ -213,6 +213,18 @@ impl System {
         let _ = p.server.await;
     }
 
+    /// Stops the router and starts a new one on the same address, over the
+    /// same subgraphs and bus (what a deploy does).
+    pub async fn restart_router(&mut self) {
+        self.stop_process("router").await;
+        let addr = self
+            .stack
+            .start_router_over_self(&marquee::subgraphs())
+            .await
+            .unwrap_or_else(|e| panic!("[{}] the router starts again: {e:#}", self.label));
+        self.router = format!("http://{addr}");
+    }
+
     pub async fn stop(self) {
         self.stack.stop().await;
     }

@@ -543,7 +543,7 @@ async fn protocol_faults_close_the_socket_with_their_codes() {
 
 #[tokio::test]
 async fn a_reconnecting_member_resumes_after_the_last_event_it_received() {
-    for sys in systems().await {
+    for mut sys in systems().await {
         let l = sys.label;
         let (a, _) = sys.register("dallas").await;
         let (b, b_id) = sys.register("lambert").await;
@@ -555,47 +555,307 @@ async fn a_reconnecting_member_resumes_after_the_last_event_it_received() {
             )
             .await;
         let room = d["createChatRoom"]["id"].as_str().unwrap().to_string();
-        let send = |body: &'static str| {
-            let (sys, a, room) = (&sys, &a, &room);
-            async move {
-                sys.data(
-                    Some(a),
-                    "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }",
-                    json!({"r": room, "b": body}),
-                )
-                .await;
-            }
-        };
+        async fn send(sys: &System, a: &str, room: &str, body: &str) {
+            sys.data(
+                Some(a),
+                "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }",
+                json!({"r": room, "b": body}),
+            )
+            .await;
+        }
         let query = "subscription($r: ID!, $after: ID) { chatMessageAdded(roomId: $r, after: $after) { body } }";
         let body = |m: &Value| m["payload"]["data"]["chatMessageAdded"]["body"].clone();
 
         let mut ws = Ws::connect(&sys, Some(&b)).await;
         ws.subscribe("m", query, json!({"r": room})).await;
-        send("one").await;
-        let first = ws.recv().await;
-        assert_eq!(body(&first), "one", "[{l}] {first}");
-        let cursor = first["payload"]["extensions"]["eventId"].clone();
+        send(&sys, &a, &room, "one").await;
+        send(&sys, &a, &room, "two").await;
+        assert_eq!(body(&ws.recv().await), "one", "[{l}]");
+        let second = ws.recv().await;
+        assert_eq!(body(&second), "two", "[{l}] {second}");
+        let cursor = second["payload"]["extensions"]["eventId"].clone();
         drop(ws);
 
-        send("two").await;
-        send("three").await;
+        // A deploy: the router goes and comes back while messages are sent.
+        sys.restart_router().await;
+        send(&sys, &a, &room, "three").await;
+        send(&sys, &a, &room, "four").await;
         let mut ws = Ws::connect(&sys, Some(&b)).await;
         ws.subscribe("m", query, json!({"r": room, "after": cursor}))
             .await;
-        send("four").await;
+        send(&sys, &a, &room, "five").await;
         let mut got = Vec::new();
         while got.len() < 3 {
             let m = ws.recv().await;
             assert_eq!(m["type"], "next", "[{l}] {m}");
             got.push(body(&m));
         }
-        assert_eq!(got, ["two", "three", "four"], "[{l}]");
+        assert_eq!(got, ["three", "four", "five"], "[{l}]");
         // Nothing else is pending: the next message is the answer to a ping.
         ws.send(json!({"type": "ping"})).await;
         assert_eq!(ws.recv().await["type"], "pong", "[{l}]");
         drop(ws);
         sys.stop().await;
     }
+}
+
+#[tokio::test]
+async fn a_member_removed_from_a_room_stops_receiving_it() {
+    for sys in systems().await {
+        let l = sys.label;
+        let (a, _) = sys.register("kane").await;
+        let (b, b_id) = sys.register("parker").await;
+        let (c, c_id) = sys.register("brett").await;
+        let d = sys
+            .data(
+                Some(&a),
+                "mutation($m: [ID!]!) { createChatRoom(memberIds: $m, name: \"nostromo\") { id } }",
+                json!({"m": [b_id, c_id]}),
+            )
+            .await;
+        let room = d["createChatRoom"]["id"].as_str().unwrap().to_string();
+        let send =
+            "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }";
+        let messages = "subscription($r: ID!) { chatMessageAdded(roomId: $r) { body } }";
+        let typing = "subscription($r: ID!) { chatTyping(roomId: $r) { user { username } } }";
+        let mut ws_b = Ws::connect(&sys, Some(&b)).await;
+        ws_b.subscribe("m", messages, json!({"r": room})).await;
+        let mut ws_c = Ws::connect(&sys, Some(&c)).await;
+        ws_c.subscribe("m", messages, json!({"r": room})).await;
+        ws_c.subscribe("t", typing, json!({"r": room})).await;
+        let mut sse_c = Sse::subscribe(&sys, &c, messages, json!({"r": room})).await;
+
+        sys.data(Some(&a), send, json!({"r": room, "b": "crew expendable"}))
+            .await;
+        for ws in [&mut ws_b, &mut ws_c] {
+            let m = ws.recv().await;
+            assert_eq!(
+                m["payload"]["data"]["chatMessageAdded"]["body"], "crew expendable",
+                "[{l}] {m}"
+            );
+        }
+        assert_eq!(sse_c.next().await.0, "next", "[{l}]");
+
+        // Only the creator removes others; a direct room keeps its pair.
+        let r = sys
+            .gql(
+                Some(&b),
+                "mutation($r: ID!, $u: ID!) { removeChatMember(roomId: $r, userId: $u) }",
+                json!({"r": room, "u": c_id}),
+            )
+            .await;
+        assert_eq!(
+            r["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "[{l}] {r}"
+        );
+        let d = sys
+            .data(
+                Some(&a),
+                "mutation($r: ID!, $u: ID!) { removeChatMember(roomId: $r, userId: $u) }",
+                json!({"r": room, "u": c_id}),
+            )
+            .await;
+        assert_eq!(d["removeChatMember"], true, "[{l}]");
+
+        // Both of C's operations end with the reason, then complete.
+        let mut ended = std::collections::HashSet::new();
+        let mut completed = std::collections::HashSet::new();
+        while completed.len() < 2 {
+            let m = ws_c.recv().await;
+            let id = m["id"].as_str().unwrap_or_default().to_string();
+            match m["type"].as_str() {
+                Some("next") => {
+                    assert_eq!(
+                        m["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+                        "[{l}] {m}"
+                    );
+                    ended.insert(id);
+                }
+                Some("complete") => {
+                    assert!(ended.contains(&id), "[{l}] {id} completed without a reason");
+                    completed.insert(id);
+                }
+                _ => panic!("[{l}] {m}"),
+            }
+        }
+        let (event, data) = sse_c.next().await;
+        assert_eq!(event, "next", "[{l}] {data}");
+        assert!(data.contains("FORBIDDEN"), "[{l}] {data}");
+        assert_eq!(sse_c.next().await.0, "complete", "[{l}]");
+
+        sys.data(Some(&a), send, json!({"r": room, "b": "after brett"}))
+            .await;
+        let m = ws_b.recv().await;
+        assert_eq!(
+            m["payload"]["data"]["chatMessageAdded"]["body"], "after brett",
+            "[{l}] {m}"
+        );
+        // C hears nothing more, and may not subscribe again.
+        ws_c.send(json!({"type": "ping", "payload": {"n": 1}}))
+            .await;
+        assert_eq!(ws_c.recv().await["type"], "pong", "[{l}]");
+        ws_c.send(json!({"type": "subscribe", "id": "again", "payload": {"query": messages, "variables": {"r": room}}}))
+            .await;
+        let m = ws_c.recv().await;
+        assert_eq!(
+            (&m["type"], &m["payload"][0]["extensions"]["code"]),
+            (&json!("error"), &json!("FORBIDDEN")),
+            "[{l}] {m}"
+        );
+
+        // B leaves by themselves; C is added back by the creator.
+        let d = sys
+            .data(
+                Some(&b),
+                "mutation($r: ID!) { leaveChatRoom(roomId: $r) }",
+                json!({"r": room}),
+            )
+            .await;
+        assert_eq!(d["leaveChatRoom"], true, "[{l}]");
+        let d = sys
+            .data(
+                Some(&a),
+                "mutation($r: ID!, $m: [ID!]!) { addChatMembers(roomId: $r, memberIds: $m) { members { username } } }",
+                json!({"r": room, "m": [c_id]}),
+            )
+            .await;
+        let mut names: Vec<String> = d["addChatMembers"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["username"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["brett", "kane"], "[{l}]");
+        let m = ws_b.recv().await;
+        assert_eq!(
+            m["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "[{l}] {m}"
+        );
+        assert_eq!(ws_b.recv().await["type"], "complete", "[{l}]");
+        drop((ws_b, ws_c, sse_c));
+        sys.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn notifications_and_chat_catch_up_after_nats_restarts() {
+    use kit::testing::OwnNats;
+    if OwnNats::binary().is_none() {
+        assert!(
+            !kit::testing::services_required(),
+            "nats-server is required to run this test"
+        );
+        eprintln!("skipping: no nats-server binary");
+        return;
+    }
+    let nats = OwnNats::start(kit::testing::free_port(), tempfile::tempdir().unwrap());
+    let url = nats.url();
+    let sys = System::start_with(kit::testing::TestSystem::embedded(), false, |c| {
+        c.router.rate_limit.auth.per_minute = 10_000;
+        c.bus.url = Some(url.clone());
+        c.bus.subject_prefix = "restart".into();
+        c.bus.stream = "RESTART".into();
+    })
+    .await;
+    let l = "own NATS";
+    let (a, _) = sys.register("bishop").await;
+    let (b, b_id) = sys.register("vasquez").await;
+    let (c, _) = sys.register("gorman").await;
+    let d = sys
+        .data(
+            Some(&a),
+            "mutation($m: [ID!]!) { createChatRoom(memberIds: $m) { id } }",
+            json!({"m": [b_id]}),
+        )
+        .await;
+    let room = d["createChatRoom"]["id"].as_str().unwrap().to_string();
+    let mut ws = Ws::connect(&sys, Some(&b)).await;
+    ws.subscribe(
+        "n",
+        "subscription { notificationAdded { kind actor { username } } }",
+        json!({}),
+    )
+    .await;
+    ws.subscribe(
+        "m",
+        "subscription($r: ID!) { chatMessageAdded(roomId: $r) { body } }",
+        json!({"r": room}),
+    )
+    .await;
+    let send = |body: String| {
+        let (sys, a, room) = (&sys, &a, &room);
+        async move {
+            sys.data(
+                Some(a),
+                "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }",
+                json!({"r": room, "b": body}),
+            )
+            .await;
+        }
+    };
+    send("before".into()).await;
+    assert_eq!(
+        ws.recv().await["payload"]["data"]["chatMessageAdded"]["body"],
+        "before",
+        "[{l}]"
+    );
+
+    // NATS goes away; writes go on and their events wait in the outboxes.
+    let (port, dir) = nats.stop();
+    for i in 0..3 {
+        send(format!("while down {i}")).await;
+    }
+    sys.data(
+        Some(&c),
+        "mutation($u: ID!) { follow(userId: $u) { id } }",
+        json!({"u": b_id}),
+    )
+    .await;
+    let nats = OwnNats::start(port, dir);
+    for i in 3..5 {
+        send(format!("after {i}")).await;
+    }
+
+    let mut bodies = Vec::new();
+    let mut notifications = Vec::new();
+    while bodies.len() < 5 || notifications.is_empty() {
+        let m = ws.recv().await;
+        assert_eq!(m["type"], "next", "[{l}] {m}");
+        match m["id"].as_str() {
+            Some("m") => bodies.push(
+                m["payload"]["data"]["chatMessageAdded"]["body"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            ),
+            Some("n") => notifications.push(m["payload"]["data"]["notificationAdded"].clone()),
+            _ => panic!("[{l}] {m}"),
+        }
+    }
+    assert_eq!(
+        bodies,
+        [
+            "while down 0",
+            "while down 1",
+            "while down 2",
+            "after 3",
+            "after 4"
+        ],
+        "[{l}] in order, each once"
+    );
+    assert_eq!(
+        notifications,
+        [json!({"kind": "FOLLOWED", "actor": {"username": "gorman"}})],
+        "[{l}]"
+    );
+    // No duplicate is on its way: the next message answers a ping.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ws.send(json!({"type": "ping", "payload": {"n": 2}})).await;
+    assert_eq!(ws.recv().await["type"], "pong", "[{l}]");
+    drop(ws);
+    sys.stop().await;
+    nats.stop();
 }
 
 #[tokio::test]

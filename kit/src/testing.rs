@@ -394,3 +394,72 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("the OS hands out a free port")
 }
+
+/// A NATS server of a test's own, so it can be stopped and started again
+/// (the machine's shared one stays up for every other test).
+pub struct OwnNats {
+    child: std::process::Child,
+    pub port: u16,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl OwnNats {
+    /// The `nats-server` binary, when this machine has one.
+    pub fn binary() -> Option<String> {
+        [
+            "/usr/sbin/nats-server",
+            "/usr/local/bin/nats-server",
+            "/usr/bin/nats-server",
+        ]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(str::to_string)
+    }
+
+    /// Starts a server with JetStream on `port`, storing in `dir`.
+    pub fn start(port: u16, dir: tempfile::TempDir) -> Self {
+        let child = std::process::Command::new(Self::binary().expect("nats-server present"))
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            port,
+            dir: Some(dir),
+        }
+    }
+
+    /// Kills the server; its port and store are handed back for a restart.
+    pub fn stop(mut self) -> (u16, tempfile::TempDir) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (
+            self.port,
+            self.dir.take().expect("the store dir is held until stop"),
+        )
+    }
+}
+
+impl Drop for OwnNats {
+    /// A failing test must not leave its server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl OwnNats {
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> url::Url {
+        url::Url::parse(&format!("nats://127.0.0.1:{}", self.port)).expect("a valid URL")
+    }
+}

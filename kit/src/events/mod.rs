@@ -18,7 +18,10 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use consumer::{process_once, run_consumer, ConsumerOptions, Handler};
+pub use consumer::{
+    dead_letter_subject, process_once, replay_dead_letters, replay_subject, run_consumer,
+    ConsumerOptions, Handler, Replayed,
+};
 pub use memory::InProcessBus;
 pub use nats::NatsBus;
 pub use outbox::{enqueue, Relay};

@@ -36,6 +36,10 @@ pub(crate) struct LiveField {
     pub check: Option<String>,
     /// The argument holding a resume cursor (an event id).
     pub resume: Option<String>,
+    /// A subject template (like `subject`): each event on it runs `check`
+    /// again, and the subscription ends once the check fails (a member
+    /// removed from a room stops receiving at once).
+    pub recheck: Option<String>,
 }
 
 impl LiveField {
@@ -52,47 +56,69 @@ impl LiveField {
         viewer: Option<&str>,
         arguments: &serde_json::Map<String, Value>,
     ) -> Result<String, GraphqlError> {
-        let mut out = String::with_capacity(prefix.len() + self.subject.len() + 40);
-        out.push_str(prefix);
-        out.push('.');
-        let mut rest = self.subject.as_str();
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let close = rest[open..].find('}').map(|c| open + c).ok_or_else(|| {
-                GraphqlError::new(ErrorCode::Internal, "a subscription subject is malformed")
-            })?;
-            let name = &rest[open + 1..close];
-            let value = if name == "viewer" {
-                viewer.map(str::to_string).ok_or_else(|| {
-                    GraphqlError::new(
-                        ErrorCode::Unauthenticated,
-                        "this subscription needs a signed-in user",
-                    )
-                })?
-            } else {
-                match arguments.get(name) {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    _ => {
-                        return Err(GraphqlError::new(
-                            ErrorCode::BadUserInput,
-                            format!("the subscription needs `{name}`"),
-                        ))
-                    }
-                }
-            };
-            if value.is_empty() {
-                return Err(GraphqlError::new(
-                    ErrorCode::BadUserInput,
-                    format!("`{name}` may not be empty"),
-                ));
-            }
-            out.push_str(&kit::events::sanitize_token(&value));
-            rest = &rest[close + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
+        fill(&self.subject, prefix, viewer, arguments)
     }
+
+    /// The recheck subject for a subscriber, filled like `subject_for`.
+    pub fn recheck_for(
+        &self,
+        prefix: &str,
+        viewer: Option<&str>,
+        arguments: &serde_json::Map<String, Value>,
+    ) -> Result<Option<String>, GraphqlError> {
+        self.recheck
+            .as_deref()
+            .map(|t| fill(t, prefix, viewer, arguments))
+            .transpose()
+    }
+}
+
+fn fill(
+    template: &str,
+    prefix: &str,
+    viewer: Option<&str>,
+    arguments: &serde_json::Map<String, Value>,
+) -> Result<String, GraphqlError> {
+    let mut out = String::with_capacity(prefix.len() + template.len() + 40);
+    out.push_str(prefix);
+    out.push('.');
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').map(|c| open + c).ok_or_else(|| {
+            GraphqlError::new(ErrorCode::Internal, "a subscription subject is malformed")
+        })?;
+        let name = &rest[open + 1..close];
+        let value = if name == "viewer" {
+            viewer.map(str::to_string).ok_or_else(|| {
+                GraphqlError::new(
+                    ErrorCode::Unauthenticated,
+                    "this subscription needs a signed-in user",
+                )
+            })?
+        } else {
+            match arguments.get(name) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => {
+                    return Err(GraphqlError::new(
+                        ErrorCode::BadUserInput,
+                        format!("the subscription needs `{name}`"),
+                    ))
+                }
+            }
+        };
+        if value.is_empty() {
+            return Err(GraphqlError::new(
+                ErrorCode::BadUserInput,
+                format!("`{name}` may not be empty"),
+            ));
+        }
+        out.push_str(&kit::events::sanitize_token(&value));
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Every `@fromEvents` field of the supergraph's subscription type, by name.
@@ -147,6 +173,7 @@ pub(crate) fn live_fields(sdl: &str) -> HashMap<String, LiveField> {
                     return_type: named_type(&field.field_type).to_string(),
                     check: arg("check"),
                     resume: arg("resume"),
+                    recheck: arg("recheck"),
                 },
             );
         }
@@ -169,11 +196,11 @@ mod tests {
 
     const SDL: &str = r#"
 schema { query: Query subscription: Subscription }
-directive @fromEvents(subject: String!, key: String, value: String, check: String) on FIELD_DEFINITION
+directive @fromEvents(subject: String!, key: String, value: String, check: String, resume: String, recheck: String) on FIELD_DEFINITION
 type Query { a: Int }
 type Chat { id: ID! }
 type Subscription {
-  chatAdded(roomId: ID!, after: ID): Chat! @fromEvents(subject: "social.chat.{roomId}", key: "messageId", check: "query { a }", resume: "after")
+  chatAdded(roomId: ID!, after: ID): Chat! @fromEvents(subject: "social.chat.{roomId}", key: "messageId", check: "query { a }", resume: "after", recheck: "social.left.{roomId}")
   unread: Int! @fromEvents(subject: "social.unread.{viewer}", value: "count")
   plain: Int
 }
@@ -194,6 +221,13 @@ type Subscription {
         assert_eq!(chat.check.as_deref(), Some("query { a }"));
         assert_eq!(chat.resume.as_deref(), Some("after"));
         assert_eq!(f["unread"].resume, None);
+        assert_eq!(
+            chat.recheck_for("m", None, json!({"roomId": "r.1"}).as_object().unwrap())
+                .unwrap()
+                .as_deref(),
+            Some("m.social.left.r_1")
+        );
+        assert_eq!(f["unread"].recheck, None);
         assert!(!chat.needs_viewer());
         assert!(f["unread"].needs_viewer());
         assert_eq!(

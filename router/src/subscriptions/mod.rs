@@ -229,39 +229,37 @@ impl Live {
             .subject_for(&self.prefix, viewer, &arguments)
             .map_err(one)?;
         if let Some(check) = &field.check {
-            let (answer, _) = self
-                .engine
-                .execute_for(
-                    GraphqlRequest {
-                        query: Some(check.clone()),
-                        variables: Some(arguments.clone()),
-                        ..Default::default()
-                    },
-                    &headers,
-                    false,
-                    Some(caller),
-                    None,
-                )
-                .await
-                .map_err(|_| {
-                    one(GraphqlError::new(
-                        ErrorCode::Internal,
-                        "the subscription's check cannot run",
-                    ))
-                })?;
-            if !answer.errors.is_empty() {
-                // The check's own paths mean nothing to the subscriber.
-                return Err(answer
-                    .errors
-                    .into_iter()
-                    .map(|mut e| {
-                        e.path = None;
-                        e.locations = None;
-                        e
-                    })
-                    .collect());
-            }
+            run_check(&self.engine, check, &arguments, &headers, caller).await?;
         }
+        let bus_unavailable = |e: kit::events::BusError, subject: &str| {
+            tracing::error!(error = %e, subject, "bus subscription failed");
+            one(GraphqlError::new(
+                ErrorCode::ServiceUnavailable,
+                "the event bus is unavailable",
+            ))
+        };
+        let recheck = match (
+            &field.check,
+            field
+                .recheck_for(&self.prefix, viewer, &arguments)
+                .map_err(one)?,
+        ) {
+            (Some(query), Some(subject)) => {
+                let topic = self
+                    .hub
+                    .join(&subject)
+                    .await
+                    .map_err(|e| bus_unavailable(e, &subject))?;
+                Some(Recheck {
+                    receiver: topic.receiver(),
+                    _topic: topic,
+                    query: query.clone(),
+                    arguments: arguments.clone(),
+                    caller: caller.clone(),
+                })
+            }
+            _ => None,
+        };
         let prepared = self
             .engine
             .prepare(&loaded, &parsed, true)
@@ -269,13 +267,11 @@ impl Live {
             .map_err(one)?;
         let plan = LivePlan::new(supergraph, prepared, variables, headers, field, root_type)
             .map_err(one)?;
-        let topic = self.hub.join(&subject).await.map_err(|e| {
-            tracing::error!(error = %e, subject, "bus subscription failed");
-            one(GraphqlError::new(
-                ErrorCode::ServiceUnavailable,
-                "the event bus is unavailable",
-            ))
-        })?;
+        let topic = self
+            .hub
+            .join(&subject)
+            .await
+            .map_err(|e| bus_unavailable(e, &subject))?;
         let receiver = topic.receiver();
         // Joined first, replayed second: an event published in between is
         // both in the backlog and on the topic, and delivered once.
@@ -293,11 +289,14 @@ impl Live {
                             "the event bus is unavailable",
                         ))
                     })?;
-                missed
-                    .into_iter()
-                    .filter(|e| e.id != cursor)
-                    .map(Arc::new)
-                    .collect()
+                let mut missed = missed;
+                // What the subscriber saw last and everything before it in
+                // the stream's order (events of the cursor's millisecond may
+                // come before it) are not sent again.
+                if let Some(at) = missed.iter().position(|e| e.id == cursor) {
+                    missed.drain(..=at);
+                }
+                missed.into_iter().map(Arc::new).collect()
             }
             None => VecDeque::new(),
         };
@@ -320,10 +319,63 @@ impl Live {
             resolved: self.resolved.clone(),
             share_key,
             backlog,
+            recheck,
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
         })))
     }
+}
+
+/// Runs a field's `check` query with the subscriber's token and the field's
+/// arguments; its errors (without their paths, which mean nothing to the
+/// subscriber) refuse or end the subscription.
+async fn run_check(
+    engine: &Engine,
+    check: &str,
+    arguments: &Map<String, Value>,
+    headers: &HeaderMap,
+    caller: &Caller,
+) -> Result<(), Vec<GraphqlError>> {
+    let (answer, _) = engine
+        .execute_for(
+            GraphqlRequest {
+                query: Some(check.to_string()),
+                variables: Some(arguments.clone()),
+                ..Default::default()
+            },
+            headers,
+            false,
+            Some(caller),
+            None,
+        )
+        .await
+        .map_err(|_| {
+            vec![GraphqlError::new(
+                ErrorCode::Internal,
+                "the subscription's check cannot run",
+            )]
+        })?;
+    if answer.errors.is_empty() {
+        return Ok(());
+    }
+    Err(answer
+        .errors
+        .into_iter()
+        .map(|mut e| {
+            e.path = None;
+            e.locations = None;
+            e
+        })
+        .collect())
+}
+
+/// What a subscription with a `recheck` subject listens to besides its events.
+struct Recheck {
+    _topic: Arc<hub::Topic>,
+    receiver: broadcast::Receiver<Arc<Event>>,
+    query: String,
+    arguments: Map<String, Value>,
+    caller: Caller,
 }
 
 /// In front of `/graphql`: WebSocket upgrades and requests accepting
@@ -405,9 +457,8 @@ fn resume_from(field: &LiveField, arguments: &Map<String, Value>) -> Option<Uuid
         .and_then(|s| Uuid::parse_str(s).ok())
 }
 
-/// When the event `cursor` names happened: its UUIDv7 timestamp. Events of
-/// that same millisecond are replayed too (at least once; the client drops
-/// ids it has seen).
+/// When the event `cursor` names happened: its UUIDv7 timestamp. The replay
+/// starts there and skips up to the cursor itself.
 fn cursor_time(cursor: Uuid) -> chrono::DateTime<chrono::Utc> {
     let (secs, nanos) = cursor
         .get_timestamp()
@@ -541,6 +592,7 @@ pub(crate) struct Subscription {
     share_key: u64,
     /// Missed events of a resuming subscriber, sent before live ones.
     backlog: VecDeque<Arc<Event>>,
+    recheck: Option<Recheck>,
     seen: HashSet<Uuid>,
     seen_order: VecDeque<Uuid>,
 }
@@ -555,6 +607,15 @@ impl Drop for Subscription {
 /// the event id, the resume cursor, in `extensions.eventId`).
 pub(crate) struct Delivered {
     pub payload: Arc<str>,
+    /// The last one: the subscriber may no longer see this subscription (its
+    /// recheck failed), the payload says why, and the stream completes.
+    pub ends: bool,
+}
+
+/// What woke a subscription up.
+enum Woken {
+    Event(Result<Arc<Event>, broadcast::error::RecvError>),
+    Recheck,
 }
 
 /// Subscribers whose operation, variables and token are the same see the same
@@ -566,9 +627,44 @@ impl Subscription {
     /// topic closed.
     pub async fn next(&mut self) -> Option<Delivered> {
         loop {
-            let received = match self.backlog.pop_front() {
-                Some(e) => Ok(e),
-                None => self.receiver.recv().await,
+            let woken = match (self.backlog.pop_front(), &mut self.recheck) {
+                (Some(e), _) => Woken::Event(Ok(e)),
+                (None, None) => Woken::Event(self.receiver.recv().await),
+                (None, Some(r)) => tokio::select! {
+                    // A change of who may see this goes before the next event.
+                    biased;
+                    changed = r.receiver.recv() => match changed {
+                        Err(broadcast::error::RecvError::Closed) => Woken::Event(Err(broadcast::error::RecvError::Closed)),
+                        _ => Woken::Recheck,
+                    },
+                    e = self.receiver.recv() => Woken::Event(e),
+                },
+            };
+            let received = match woken {
+                Woken::Event(e) => e,
+                Woken::Recheck => {
+                    let Some(r) = &self.recheck else { continue };
+                    let checked = run_check(
+                        &self.engine,
+                        &r.query,
+                        &r.arguments,
+                        &self.plan.headers,
+                        &r.caller,
+                    )
+                    .await;
+                    match checked {
+                        Ok(()) => continue,
+                        Err(errors) => {
+                            let response = GraphqlResponse { data: None, errors };
+                            let payload = serde_json::to_string(&response)
+                                .expect("responses always serialize");
+                            return Some(Delivered {
+                                payload: Arc::from(payload),
+                                ends: true,
+                            });
+                        }
+                    }
+                }
             };
             let event = match received {
                 Ok(e) => e,
@@ -594,7 +690,10 @@ impl Subscription {
                 .await;
             if let Some(payload) = answer {
                 metrics::counter!("marquee_router_subscription_deliveries_total").increment(1);
-                return Some(Delivered { payload });
+                return Some(Delivered {
+                    payload,
+                    ends: false,
+                });
             }
         }
     }

@@ -154,6 +154,9 @@ fn events(
                     if tx.send(SseEvent::default().event("next").data(&*d.payload)).await.is_err() {
                         return;
                     }
+                    if d.ends {
+                        break;
+                    }
                 }
             }
         }

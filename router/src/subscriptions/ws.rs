@@ -333,7 +333,7 @@ async fn forward_events(
         message.push_str(&head);
         message.push_str(&d.payload);
         message.push('}');
-        if tx.send(Message::Text(message.into())).await.is_err() {
+        if tx.send(Message::Text(message.into())).await.is_err() || d.ends {
             break;
         }
     }

@@ -61,7 +61,7 @@ pub fn sdl() -> String {
 /// subscriber may no longer see (a room they left) is not delivered. The
 /// subgraph keeps no client connections and serves no subscription itself.
 pub const LIVE_SDL: &str = r#"
-directive @fromEvents(subject: String!, key: String, value: String, check: String, resume: String) on FIELD_DEFINITION
+directive @fromEvents(subject: String!, key: String, value: String, check: String, resume: String, recheck: String) on FIELD_DEFINITION
 extend schema @link(url: "https://marquee.dev/spec/events/v0.1", import: ["@fromEvents"]) @composeDirective(name: "@fromEvents")
 
 """
@@ -82,11 +82,11 @@ type Subscription {
 	New messages in a room you are a member of. With `after` (the `eventId`
 	of the last one received) the ones sent since then come first.
 	"""
-	chatMessageAdded(roomId: ID!, after: ID): ChatMessage! @fromEvents(subject: "social.chat_message_sent.{roomId}", key: "messageId", check: "query($roomId: ID!) { chatRoom(id: $roomId) { id } }", resume: "after")
+	chatMessageAdded(roomId: ID!, after: ID): ChatMessage! @fromEvents(subject: "social.chat_message_sent.{roomId}", key: "messageId", check: "query($roomId: ID!) { chatRoom(id: $roomId) { id } }", resume: "after", recheck: "social.chat_member_removed.{roomId}")
 	"""
 	Members of a room starting to type (ephemeral: never stored, never replayed).
 	"""
-	chatTyping(roomId: ID!): ChatTyping! @fromEvents(subject: "social.chat_typing.{roomId}", check: "query($roomId: ID!) { chatRoom(id: $roomId) { id } }")
+	chatTyping(roomId: ID!): ChatTyping! @fromEvents(subject: "social.chat_typing.{roomId}", check: "query($roomId: ID!) { chatRoom(id: $roomId) { id } }", recheck: "social.chat_member_removed.{roomId}")
 	"""
 	New comments (top level and replies) on a post.
 	"""
@@ -2319,6 +2319,47 @@ impl Mutation {
                 .send_message(me, id_of("roomId", &room_id)?, &body)
                 .await?,
         ))
+    }
+
+    /// Adds members to a group room you created (at most 50 in all).
+    async fn add_chat_members(
+        &self,
+        ctx: &Context<'_>,
+        room_id: ID,
+        member_ids: Vec<ID>,
+    ) -> async_graphql::Result<ChatRoom> {
+        let me = signed_in(ctx)?;
+        let members = member_ids
+            .iter()
+            .map(|m| id_of("memberIds", m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ChatRoom(
+            social(ctx)
+                .add_members(me, id_of("roomId", &room_id)?, &members)
+                .await?,
+        ))
+    }
+
+    /// Removes a member from a group room you created; their live
+    /// subscriptions to the room end. False when they were not in it.
+    async fn remove_chat_member(
+        &self,
+        ctx: &Context<'_>,
+        room_id: ID,
+        user_id: ID,
+    ) -> async_graphql::Result<bool> {
+        let me = signed_in(ctx)?;
+        Ok(social(ctx)
+            .remove_member(me, id_of("roomId", &room_id)?, id_of("userId", &user_id)?)
+            .await?)
+    }
+
+    /// Leaves a group room (its oldest member takes over a room its creator leaves).
+    async fn leave_chat_room(&self, ctx: &Context<'_>, room_id: ID) -> async_graphql::Result<bool> {
+        let me = signed_in(ctx)?;
+        Ok(social(ctx)
+            .remove_member(me, id_of("roomId", &room_id)?, me)
+            .await?)
     }
 
     /// Tells the room's members (subscribed to `chatTyping`) that you are typing.

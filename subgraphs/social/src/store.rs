@@ -1840,6 +1840,132 @@ impl Social {
         Ok(room)
     }
 
+    /// The group room `room`, when `me` is a member who may change who is in
+    /// it; direct rooms keep their pair.
+    async fn group_room(&self, me: Uuid, room: Uuid) -> Result<chat_room::Model, Error> {
+        let r = self.member_room(me, room).await?;
+        if r.direct_key.is_some() {
+            return Err(Error::bad_input(
+                "roomId",
+                "a direct room keeps its two members",
+            ));
+        }
+        Ok(r)
+    }
+
+    /// Adds members to a group room: its creator does; blocked pairs are refused.
+    pub async fn add_members(
+        &self,
+        me: Uuid,
+        room: Uuid,
+        member_ids: &[Uuid],
+    ) -> Result<chat_room::Model, Error> {
+        let r = self.group_room(me, room).await?;
+        if r.created_by != me {
+            return Err(Error::forbidden("only the room's creator adds members"));
+        }
+        let present: Vec<Uuid> = self
+            .room_members(room)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        let mut new: Vec<Uuid> = member_ids
+            .iter()
+            .copied()
+            .filter(|m| !present.contains(m))
+            .collect();
+        new.sort();
+        new.dedup();
+        if new.is_empty() {
+            return Ok(r);
+        }
+        if present.len() + new.len() > MAX_ROOM_MEMBERS {
+            return Err(Error::bad_input(
+                "memberIds",
+                format!("a room holds at most {MAX_ROOM_MEMBERS} members"),
+            ));
+        }
+        for o in &new {
+            self.refuse_if_blocked(me, *o, "chat with this user")
+                .await?;
+        }
+        let now = Utc::now();
+        let txn = self.begin().await?;
+        chat_member::Entity::insert_many(new.iter().map(|u| chat_member::ActiveModel {
+            room_id: Set(room),
+            user_id: Set(*u),
+            joined_at: Set(now),
+            last_read: Set(None),
+        }))
+        .on_conflict(
+            OnConflict::columns([chat_member::Column::RoomId, chat_member::Column::UserId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        self.event(
+            &txn,
+            "chat_members_added",
+            me,
+            &[&room.to_string()],
+            json!({ "roomId": room, "memberIds": new }),
+        )
+        .await?;
+        self.commit(txn).await?;
+        Ok(r)
+    }
+
+    /// Takes `user` out of a group room: the room's creator removes anyone,
+    /// anyone removes (leaves) themselves. When the creator leaves, the
+    /// longest-standing member takes the room over. Their live subscriptions
+    /// to the room end (`chat_member_removed`).
+    pub async fn remove_member(&self, me: Uuid, room: Uuid, user: Uuid) -> Result<bool, Error> {
+        let r = self.group_room(me, room).await?;
+        if user != me && r.created_by != me {
+            return Err(Error::forbidden(
+                "only the room's creator removes other members",
+            ));
+        }
+        let txn = self.begin().await?;
+        let removed = chat_member::Entity::delete_many()
+            .filter(chat_member::Column::RoomId.eq(room))
+            .filter(chat_member::Column::UserId.eq(user))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if removed == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        if user == r.created_by {
+            let heir = chat_member::Entity::find()
+                .filter(chat_member::Column::RoomId.eq(room))
+                .order_by_asc(chat_member::Column::JoinedAt)
+                .order_by_asc(chat_member::Column::UserId)
+                .one(&txn)
+                .await?;
+            if let Some(heir) = heir {
+                chat_room::Entity::update_many()
+                    .col_expr(chat_room::Column::CreatedBy, Expr::value(heir.user_id))
+                    .filter(chat_room::Column::Id.eq(room))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        self.event(
+            &txn,
+            "chat_member_removed",
+            me,
+            &[&room.to_string()],
+            json!({ "roomId": room, "userId": user }),
+        )
+        .await?;
+        self.commit(txn).await?;
+        Ok(true)
+    }
+
     pub async fn room_members(&self, room: Uuid) -> Result<Vec<chat_member::Model>, Error> {
         Ok(chat_member::Entity::find()
             .filter(chat_member::Column::RoomId.eq(room))
