@@ -1,7 +1,9 @@
 //! Fan-out: one bus subscription per subject per router process, shared by
 //! every client subscribed to it through a broadcast channel. The first
 //! subscriber opens it; when the last one leaves, the topic is dropped and its
-//! bus subscription ends.
+//! bus subscription ends. A topic passes each event id on once (the bus may
+//! repeat some after a reconnect), so its subscribers need no memory of their own
+//! for that.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -12,6 +14,8 @@ use tokio::sync::broadcast;
 
 /// Events a slow subscriber may fall behind by before it skips some.
 const TOPIC_CAPACITY: usize = 1024;
+/// Event ids a topic remembers to drop repeats.
+const TOPIC_DEDUP: usize = 4096;
 
 pub(crate) struct Hub {
     bus: SharedBus,
@@ -82,7 +86,19 @@ impl Hub {
         let (sender, _) = broadcast::channel(TOPIC_CAPACITY);
         let tx = sender.clone();
         let pump = tokio::spawn(async move {
+            let mut seen = std::collections::HashSet::with_capacity(64);
+            let mut order = std::collections::VecDeque::with_capacity(64);
             while let Some(event) = stream.next().await {
+                if !seen.insert(event.id) {
+                    metrics::counter!("marquee_router_subscription_repeats_total").increment(1);
+                    continue;
+                }
+                order.push_back(event.id);
+                if order.len() > TOPIC_DEDUP {
+                    if let Some(old) = order.pop_front() {
+                        seen.remove(&old);
+                    }
+                }
                 metrics::counter!("marquee_router_subscription_events_total").increment(1);
                 // No receiver just now is fine: the topic is about to close.
                 let _ = tx.send(Arc::new(event));
@@ -129,6 +145,11 @@ mod tests {
         bus.publish(&e).await.unwrap();
         assert_eq!(ra.recv().await.unwrap().id, e.id);
         assert_eq!(rb.recv().await.unwrap().id, e.id);
+        // A repeat of an id (a bus catching up after a reconnect) is not passed on.
+        bus.publish_ephemeral(&e).await.unwrap();
+        let f = Event::new("m", "social.x", None, serde_json::json!({"n": 2})).routed(&["1"]);
+        bus.publish(&f).await.unwrap();
+        assert_eq!(ra.recv().await.unwrap().id, f.id);
         drop(other);
         assert_eq!(hub.open_topics(), 1);
         drop((a, b, ra, rb));

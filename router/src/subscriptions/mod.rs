@@ -37,8 +37,6 @@ pub(crate) use fields::LiveField;
 pub(crate) use sse::serve as serve_sse;
 pub(crate) use ws::serve as serve_ws;
 
-/// Event ids remembered per subscription to drop redeliveries.
-const DEDUP_WINDOW: usize = 512;
 /// Most missed events a resuming subscription is sent before live ones.
 const MAX_REPLAY: usize = 500;
 
@@ -318,10 +316,9 @@ impl Live {
             receiver,
             resolved: self.resolved.clone(),
             share_key,
+            replayed: backlog.iter().map(|e| e.id).collect(),
             backlog,
             recheck,
-            seen: HashSet::new(),
-            seen_order: VecDeque::new(),
         })))
     }
 }
@@ -593,8 +590,11 @@ pub(crate) struct Subscription {
     /// Missed events of a resuming subscriber, sent before live ones.
     backlog: VecDeque<Arc<Event>>,
     recheck: Option<Recheck>,
-    seen: HashSet<Uuid>,
-    seen_order: VecDeque<Uuid>,
+    /// Ids in the backlog: the live events published between joining the
+    /// topic and reading the backlog come again live, first, and are dropped.
+    /// Emptied at the first live event that is new (the topic drops other
+    /// repeats).
+    replayed: HashSet<Uuid>,
 }
 
 impl Drop for Subscription {
@@ -627,6 +627,7 @@ impl Subscription {
     /// topic closed.
     pub async fn next(&mut self) -> Option<Delivered> {
         loop {
+            let from_backlog = !self.backlog.is_empty();
             let woken = match (self.backlog.pop_front(), &mut self.recheck) {
                 (Some(e), _) => Woken::Event(Ok(e)),
                 (None, None) => Woken::Event(self.receiver.recv().await),
@@ -641,6 +642,13 @@ impl Subscription {
                 },
             };
             let received = match woken {
+                Woken::Event(Ok(e)) if !self.replayed.is_empty() && !from_backlog => {
+                    if self.replayed.remove(&e.id) {
+                        continue;
+                    }
+                    self.replayed = HashSet::new();
+                    Ok(e)
+                }
                 Woken::Event(e) => e,
                 Woken::Recheck => {
                     let Some(r) = &self.recheck else { continue };
@@ -675,9 +683,6 @@ impl Subscription {
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             };
-            if !self.first_time(event.id) {
-                continue;
-            }
             let answer = self
                 .resolved
                 .get_with((event.id, self.share_key), async {
@@ -696,20 +701,6 @@ impl Subscription {
                 });
             }
         }
-    }
-
-    /// Records `id`; false when this subscription saw it already.
-    fn first_time(&mut self, id: Uuid) -> bool {
-        if !self.seen.insert(id) {
-            return false;
-        }
-        self.seen_order.push_back(id);
-        if self.seen_order.len() > DEDUP_WINDOW {
-            if let Some(old) = self.seen_order.pop_front() {
-                self.seen.remove(&old);
-            }
-        }
-        true
     }
 
     /// The response for `event`; `None` when the subscriber may not see it
