@@ -29,6 +29,12 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+/// The allocator of the `marquee` binary, so the figures are production's
+/// (`--features system-alloc` leaves malloc in place for heap profilers).
+#[cfg(not(feature = "system-alloc"))]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SUBSCRIPTION: &str =
     "subscription($p: ID!) { commentAdded(postId: $p) { id body author { username } } }";
 

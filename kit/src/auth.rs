@@ -297,6 +297,20 @@ impl Verifier {
         Ok(claims)
     }
 
+    /// Whether claims verified before still hold: not expired, session not
+    /// revoked. What a long-lived connection checks now and then (the token
+    /// it verified does not change, so its signature is not checked again).
+    pub async fn still_valid(&self, claims: &Claims) -> Result<(), AuthError> {
+        let now = chrono::Utc::now().timestamp();
+        if claims.exp.saturating_add(self.leeway as i64) <= now {
+            return Err(AuthError::Expired);
+        }
+        if self.is_revoked(&claims.sid).await {
+            return Err(AuthError::Revoked);
+        }
+        Ok(())
+    }
+
     async fn is_revoked(&self, sid: &str) -> bool {
         let Some(cache) = &self.revoked else {
             return false;

@@ -435,14 +435,31 @@ pub(crate) async fn intercept(
             Ok(u) => u,
             Err(rejection) => return rejection.into_response(),
         };
-    let headers = parts.headers;
+    // Only the upgrade's `Authorization` is kept, copied: the request's
+    // header values are slices of the connection's read buffer (16 KiB),
+    // which the socket would otherwise hold for as long as it is open.
+    let mut headers = HeaderMap::new();
+    if let Some(auth) = parts.headers.get(http::header::AUTHORIZATION) {
+        headers.insert(http::header::AUTHORIZATION, detached(auth));
+    }
+    drop(parts);
     // Small buffers: most sockets idle, and a subscriber costs what they hold.
+    // The read buffer grows for a large message; clients mostly send small ones.
     upgrade
         .protocols([ws::PROTOCOL])
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(ws::MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| serve_ws(live, socket, protocol_ok, headers, forward, ip))
+}
+
+/// A copy of `value` in its own allocation (a parsed request's values share
+/// the connection's read buffer).
+pub(crate) fn detached(value: &http::HeaderValue) -> http::HeaderValue {
+    let mut copy =
+        http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+    copy.set_sensitive(value.is_sensitive());
+    copy
 }
 
 /// The cursor a resuming subscriber sent, when the field takes one.
@@ -652,13 +669,13 @@ impl Subscription {
                 Woken::Event(e) => e,
                 Woken::Recheck => {
                     let Some(r) = &self.recheck else { continue };
-                    let checked = run_check(
+                    let checked = Box::pin(run_check(
                         &self.engine,
                         &r.query,
                         &r.arguments,
                         &self.plan.headers,
                         &r.caller,
-                    )
+                    ))
                     .await;
                     match checked {
                         Ok(()) => continue,
@@ -686,7 +703,8 @@ impl Subscription {
             let answer = self
                 .resolved
                 .get_with((event.id, self.share_key), async {
-                    let response = self.resolve(&event).await?;
+                    // Boxed, so an idle subscription does not hold room for it.
+                    let response = Box::pin(self.resolve(&event)).await?;
                     let mut payload =
                         serde_json::to_value(&response).expect("responses always serialize");
                     payload["extensions"] = json!({ "eventId": event.id });

@@ -80,7 +80,8 @@ pub(crate) async fn serve(
     };
     let mut subgraph_headers = forward;
     if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
-        subgraph_headers.insert(header::AUTHORIZATION, auth.clone());
+        // Copied: held by the subscription, a slice would pin the read buffer.
+        subgraph_headers.insert(header::AUTHORIZATION, super::detached(auth));
     }
     let expires_in = claims.as_ref().map(|c| {
         let now = std::time::SystemTime::now()
@@ -99,7 +100,7 @@ pub(crate) async fn serve(
                 .map(|ConnectInfo(a)| *a),
         ),
     };
-    match live.start(graphql, &caller, subgraph_headers).await {
+    match Box::pin(live.start(graphql, &caller, subgraph_headers)).await {
         Err(errors) => refused_all(errors),
         Ok(Started::Single(response)) => {
             let one = futures::stream::iter([
@@ -111,11 +112,7 @@ pub(crate) async fn serve(
         Ok(Started::Stream(subscription)) => {
             // A signed-in stream's token is verified again now and then, so
             // a logout or suspension ends it like a socket.
-            let recheck = caller
-                .claims
-                .as_ref()
-                .and(parts.headers.get(header::AUTHORIZATION).cloned())
-                .map(|token| (live.clone(), token));
+            let recheck = caller.claims.clone().map(|claims| (live.clone(), claims));
             Sse::new(events(subscription, expires_in, recheck))
                 .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
                 .into_response()
@@ -126,7 +123,7 @@ pub(crate) async fn serve(
 fn events(
     mut subscription: Box<super::Subscription>,
     expires_in: Option<Duration>,
-    recheck: Option<(Arc<Live>, http::HeaderValue)>,
+    recheck: Option<(Arc<Live>, kit::auth::Claims)>,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     async_stream(move |tx| async move {
         let expiry = tokio::time::sleep(expires_in.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
@@ -137,11 +134,9 @@ fn events(
             tokio::select! {
                 _ = &mut expiry => break,
                 _ = tick.tick(), if recheck.is_some() => {
-                    if let Some((live, token)) = &recheck {
-                        let mut h = HeaderMap::new();
-                        h.insert(header::AUTHORIZATION, token.clone());
+                    if let Some((live, claims)) = &recheck {
                         if let Some(v) = live.verifier() {
-                            if crate::policy::identify(v, &h).await.is_err() {
+                            if v.still_valid(claims).await.is_err() {
                                 break;
                             }
                         }

@@ -88,17 +88,8 @@ pub(crate) async fn serve(
     forward: HeaderMap,
     ip: Option<IpAddr>,
 ) {
-    let (mut sink, mut incoming) = socket.split();
-    let (tx, mut rx) = mpsc::channel::<Message>(256);
-    let writer = tokio::spawn(async move {
-        while let Some(m) = rx.recv().await {
-            let closing = matches!(m, Message::Close(_));
-            if sink.send(m).await.is_err() || closing {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
+    let (sink, mut incoming) = socket.split();
+    let tx = Out(Arc::new(tokio::sync::Mutex::new(sink)));
     let close = if protocol_ok {
         run(&live, &mut incoming, &tx, headers, forward, ip).await
     } else {
@@ -112,8 +103,20 @@ pub(crate) async fn serve(
             })))
             .await;
     }
-    drop(tx);
-    let _ = writer.await;
+    let _ = tx.0.lock().await.close().await;
+}
+
+/// The socket's sending half, shared by the connection and its operations:
+/// whoever has a message writes it (no writer task and channel in between,
+/// one wake-up less per delivery); a client that reads slowly slows its own
+/// operations down, and one too far behind skips events (see `Subscription`).
+#[derive(Clone)]
+struct Out(Arc<tokio::sync::Mutex<futures::stream::SplitSink<WebSocket, Message>>>);
+
+impl Out {
+    async fn send(&self, message: Message) -> Result<(), axum::Error> {
+        self.0.lock().await.send(message).await
+    }
 }
 
 fn text(value: Value) -> Message {
@@ -123,7 +126,7 @@ fn text(value: Value) -> Message {
 async fn run(
     live: &Arc<Live>,
     incoming: &mut futures::stream::SplitStream<WebSocket>,
-    tx: &mpsc::Sender<Message>,
+    tx: &Out,
     headers: HeaderMap,
     forward: HeaderMap,
     ip: Option<IpAddr>,
@@ -148,11 +151,10 @@ async fn run(
                 break Some(Close::new(4403, "Forbidden: the access token expired"));
             }
             _ = recheck.tick(), if token.is_some() => {
-                if let (Some(t), Some(verifier)) = (&token, live.verifier()) {
-                    let mut h = HeaderMap::new();
-                    h.insert(header::AUTHORIZATION, t.clone());
-                    if let Err(e) = crate::policy::identify(verifier, &h).await {
-                        break Some(Close::new(4403, format!("Forbidden: {}", e.message)));
+                let claims = caller.as_ref().and_then(|c| c.0.claims.as_ref());
+                if let (Some(claims), Some(verifier)) = (claims, live.verifier()) {
+                    if let Err(e) = verifier.still_valid(claims).await {
+                        break Some(Close::new(4403, format!("Forbidden: {e}")));
                     }
                 }
             }
@@ -181,7 +183,7 @@ async fn run(
                         if caller.is_some() {
                             break Some(Close::new(4429, "Too many initialisation requests"));
                         }
-                        match authenticate(live, payload.as_ref(), &headers).await {
+                        match Box::pin(authenticate(live, payload.as_ref(), &headers)).await {
                             Ok((claims, value)) => {
                                 if let Some(exp) = claims.as_ref().map(|c| c.exp) {
                                     let left = exp - chrono_now();
@@ -236,7 +238,9 @@ async fn run(
                         // `ping` sent after `subscribe` is answered once the
                         // subscription listens, so a client can wait for it.
                         let (caller, headers) = &*who;
-                        let started = live.start(payload, caller, headers.clone()).await;
+                        // Boxed: the socket's task would otherwise hold room for the
+                        // largest future it ever awaits, for as long as it lives.
+                        let started = Box::pin(live.start(payload, caller, headers.clone())).await;
                         let sent = match started {
                             Err(errors) => {
                                 tx.send(text(json!({"type": "error", "id": id, "payload": errors}))).await
@@ -323,7 +327,7 @@ async fn authenticate(
 async fn forward_events(
     mut subscription: Box<super::Subscription>,
     id: String,
-    tx: mpsc::Sender<Message>,
+    tx: Out,
     done: mpsc::UnboundedSender<String>,
 ) {
     // The payload is shared JSON text: spliced in, not parsed again.
