@@ -218,21 +218,15 @@ async fn clients(plan: Plan) -> anyhow::Result<()> {
             let mut ready_tx = Some(ready_tx);
             while let Some(Ok(m)) = socket.next().await {
                 let Message::Text(t) = m else { continue };
-                let Ok(v) = serde_json::from_str::<Value>(&t) else {
-                    continue;
-                };
-                match v["type"].as_str() {
-                    // async-graphql answers pings before its subscription
-                    // runs; the first `next` is the sure sign there.
-                    Some("pong") => {
-                        if let Some(r) = ready_tx.take() {
-                            let _ = r.send(());
-                        }
+                // Told apart without parsing: the clients share the cores
+                // with the server, and what they spend is not its latency.
+                let t = t.as_str();
+                if t.contains(r#""type":"pong""#) {
+                    if let Some(r) = ready_tx.take() {
+                        let _ = r.send(());
                     }
-                    Some("next") if v["payload"]["data"]["commentAdded"].is_object() => {
-                        let _ = tx.send(Instant::now());
-                    }
-                    _ => {}
+                } else if t.contains(r#""type":"next""#) && t.contains(r#""commentAdded":{"#) {
+                    let _ = tx.send(Instant::now());
                 }
             }
         });

@@ -83,10 +83,7 @@ impl Live {
             verifier,
             prefix: subject_prefix.to_string(),
             fields: Mutex::new(None),
-            resolved: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(std::time::Duration::from_secs(10))
-                .build(),
+            resolved: Arc::new(Resolutions::default()),
         }
     }
 
@@ -636,8 +633,42 @@ enum Woken {
 }
 
 /// Subscribers whose operation, variables and token are the same see the same
-/// answer to an event: it is resolved once for all of them.
-type Resolved = moka::future::Cache<(Uuid, u64), Option<Arc<str>>>;
+/// answer to an event: it is resolved once for all of them (the first asks,
+/// the others wait for its answer). A plain locked map of the latest
+/// `RESOLUTIONS` (event, share key) pairs: ten thousand subscribers of one
+/// event take the lock ten thousand times, which costs far less than a
+/// general cache's bookkeeping would; a subscriber so far behind that its
+/// pair was dropped resolves again.
+type Resolved = Arc<Resolutions>;
+
+const RESOLUTIONS: usize = 4096;
+
+/// One (event, share key) pair's answer, once resolved.
+type Slot = Arc<tokio::sync::OnceCell<Option<Arc<str>>>>;
+
+#[derive(Default)]
+pub(crate) struct Resolutions {
+    slots: Mutex<(HashMap<(Uuid, u64), Slot>, VecDeque<(Uuid, u64)>)>,
+}
+
+impl Resolutions {
+    fn slot(&self, key: (Uuid, u64)) -> Slot {
+        let mut guard = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, order) = &mut *guard;
+        if let Some(slot) = map.get(&key) {
+            return slot.clone();
+        }
+        let slot = Slot::default();
+        map.insert(key, slot.clone());
+        order.push_back(key);
+        if order.len() > RESOLUTIONS {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+        slot
+    }
+}
 
 impl Subscription {
     /// The next event this subscriber may see, resolved; `None` when the
@@ -700,9 +731,9 @@ impl Subscription {
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             };
-            let answer = self
-                .resolved
-                .get_with((event.id, self.share_key), async {
+            let slot = self.resolved.slot((event.id, self.share_key));
+            let answer = slot
+                .get_or_init(|| async {
                     // Boxed, so an idle subscription does not hold room for it.
                     let response = Box::pin(self.resolve(&event)).await?;
                     let mut payload =
@@ -711,7 +742,7 @@ impl Subscription {
                     Some(Arc::from(payload.to_string()))
                 })
                 .await;
-            if let Some(payload) = answer {
+            if let Some(payload) = answer.clone() {
                 metrics::counter!("marquee_router_subscription_deliveries_total").increment(1);
                 return Some(Delivered {
                     payload,
