@@ -971,6 +971,38 @@ async fn signing_out_everywhere_closes_the_socket() {
 }
 
 #[tokio::test]
+async fn a_suspended_users_socket_is_closed() {
+    for sys in System::all_with(true, |c| c.router.rate_limit.auth.per_minute = 10_000).await {
+        let l = sys.label;
+        let admin = sys.token_of("ADMIN").await;
+        let (b, b_id) = sys.register("frost").await;
+        let mut ws = Ws::connect(&sys, Some(&b)).await;
+        ws.subscribe("n", "subscription { notificationAdded { id } }", json!({}))
+            .await;
+        let until = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+        sys.data(
+            Some(&admin),
+            "mutation($id: ID!, $u: DateTime!) { suspendUser(userId: $id, until: $u, reason: \"spam\") { id } }",
+            json!({"id": b_id, "u": until}),
+        )
+        .await;
+        // Suspension revokes the account's sessions, which the router checks
+        // on every open socket every 10 s.
+        let (code, reason) = tokio::time::timeout(PATIENCE * 2, ws.closed_eventually())
+            .await
+            .unwrap_or_else(|_| panic!("[{l}] the suspended user's socket stayed open"));
+        assert_eq!(code, 4403, "[{l}] {reason}");
+        // And the token opens no new one.
+        let mut again = Ws::open(&sys).await;
+        again
+            .send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {b}")}}))
+            .await;
+        assert_eq!(again.closed().await.0, 4403, "[{l}]");
+        sys.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn operations_over_a_socket_count_against_the_rate_limits() {
     // The default limits: 5 authentication operations a minute per client.
     for sys in System::all(false).await {

@@ -646,15 +646,25 @@ const RESOLUTIONS: usize = 4096;
 /// One (event, share key) pair's answer, once resolved.
 type Slot = Arc<tokio::sync::OnceCell<Option<Arc<str>>>>;
 
+/// An event id and a share key.
+type ResolutionKey = (Uuid, u64);
+
 #[derive(Default)]
 pub(crate) struct Resolutions {
-    slots: Mutex<(HashMap<(Uuid, u64), Slot>, VecDeque<(Uuid, u64)>)>,
+    slots: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    map: HashMap<ResolutionKey, Slot>,
+    /// Oldest first, for dropping.
+    order: VecDeque<ResolutionKey>,
 }
 
 impl Resolutions {
-    fn slot(&self, key: (Uuid, u64)) -> Slot {
+    fn slot(&self, key: ResolutionKey) -> Slot {
         let mut guard = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, order) = &mut *guard;
+        let Slots { map, order } = &mut *guard;
         if let Some(slot) = map.get(&key) {
             return slot.clone();
         }
