@@ -190,7 +190,40 @@ impl Engine {
     ) -> Result<(GraphqlResponse, Option<kit::cache::RateDecision>), Rejection> {
         let mut decision = None;
         let response = self
-            .run(request, headers, over_get, caller, limiter, &mut decision)
+            .run(
+                request,
+                headers,
+                over_get,
+                caller,
+                limiter,
+                &mut decision,
+                false,
+            )
+            .await?;
+        Ok((response, decision))
+    }
+
+    /// `execute_for` answering with `data` written as JSON text (for the
+    /// HTTP endpoint, which sends it on as it is: `GraphqlResponse::to_json`).
+    pub(crate) async fn execute_written(
+        &self,
+        request: GraphqlRequest,
+        headers: &HeaderMap,
+        over_get: bool,
+        caller: Option<&crate::policy::Caller>,
+        limiter: Option<&crate::policy::RateLimiter>,
+    ) -> Result<(GraphqlResponse, Option<kit::cache::RateDecision>), Rejection> {
+        let mut decision = None;
+        let response = self
+            .run(
+                request,
+                headers,
+                over_get,
+                caller,
+                limiter,
+                &mut decision,
+                true,
+            )
             .await?;
         Ok((response, decision))
     }
@@ -203,6 +236,7 @@ impl Engine {
         caller: Option<&crate::policy::Caller>,
         limiter: Option<&crate::policy::RateLimiter>,
         decision: &mut Option<kit::cache::RateDecision>,
+        written: bool,
     ) -> Result<GraphqlResponse, Rejection> {
         let loaded = self.current.load_full();
         let Some(query) = request.query.as_deref().filter(|q| !q.trim().is_empty()) else {
@@ -236,7 +270,10 @@ impl Engine {
                     return Err(Rejection::NotAllowedOverGet);
                 }
                 if let Err(errors) = parsed.validate(&loaded.supergraph.schema) {
-                    return Ok(GraphqlResponse { data: None, errors });
+                    return Ok(GraphqlResponse {
+                        errors,
+                        ..Default::default()
+                    });
                 }
                 let v = Arc::new(Validated {
                     parsed,
@@ -292,8 +329,8 @@ impl Engine {
         };
         if let Some(f) = filtered.as_ref().filter(|f| f.nothing_left) {
             return Ok(GraphqlResponse {
-                data: None,
                 errors: f.errors.clone(),
+                ..Default::default()
             });
         }
         if kind == OperationType::Subscription {
@@ -344,7 +381,7 @@ impl Engine {
             }
             return Ok(GraphqlResponse {
                 data: Some(Value::Object(data)),
-                errors: vec![],
+                ..Default::default()
             });
         }
 
@@ -403,12 +440,23 @@ impl Engine {
                 .into_inner()
                 .unwrap_or_else(|p| p.into_inner()),
         );
-        let mut data = Projection {
+        let mut projection = Projection {
             schema: &supergraph.schema,
             variables: &variables,
             errors: &mut errors,
+        };
+        if written && intro_values.is_empty() {
+            if let Some(json) =
+                projection.write_root(&prepared.operation.selection_set, &root_type, &raw)
+            {
+                return Ok(GraphqlResponse {
+                    errors,
+                    data_json: Some(json),
+                    ..Default::default()
+                });
+            }
         }
-        .root(&prepared.operation.selection_set, &root_type, &raw);
+        let mut data = projection.root(&prepared.operation.selection_set, &root_type, &raw);
         if let Value::Object(object) = &mut data {
             for (k, v) in intro_values {
                 object.insert(k, v);
@@ -417,6 +465,7 @@ impl Engine {
         Ok(GraphqlResponse {
             data: Some(data),
             errors,
+            ..Default::default()
         })
     }
 

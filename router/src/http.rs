@@ -178,7 +178,7 @@ async fn run(
     }
     state
         .engine
-        .execute_for(
+        .execute_written(
             request,
             forward,
             over_get,
@@ -278,8 +278,12 @@ fn respond(response: &GraphqlResponse, new_media_type: bool) -> Response {
     } else {
         "application/json"
     };
-    let body = serde_json::to_vec(response).expect("responses always serialize");
-    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        response.to_json(),
+    )
+        .into_response()
 }
 
 fn bad_request(message: &str, new_media_type: bool) -> Response {
@@ -466,7 +470,14 @@ async fn graphql_post(
             } else {
                 "application/json"
             };
-            let body = serde_json::to_vec(&answers).expect("responses always serialize");
+            let mut body = vec![b'['];
+            for (i, a) in answers.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(&a.to_json());
+            }
+            body.push(b']');
             ([(header::CONTENT_TYPE, content_type)], body).into_response()
         }
         Value::Array(_) => bad_request("request batching is disabled", new_media_type),

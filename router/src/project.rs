@@ -187,6 +187,181 @@ impl Projection<'_> {
         }
     }
 
+    /// The response `data` for `selections` written straight as JSON text
+    /// (no response tree is built: leaves are copied from the subgraphs'
+    /// answers into `out`); `None` when the operation merges fields of the
+    /// same response key (fragments), which only the tree form can do.
+    pub fn write_root(
+        &mut self,
+        selections: &SelectionSet,
+        root_type: &str,
+        data: &Value,
+    ) -> Option<Vec<u8>> {
+        if merges_fields(selections, &mut Vec::new()) {
+            return None;
+        }
+        let empty = Map::new();
+        let object = data.as_object().unwrap_or(&empty);
+        let mut out = Vec::with_capacity(1024);
+        let mut path = Vec::new();
+        out.push(b'{');
+        let mut first = true;
+        match self.write_object(
+            selections, root_type, object, &mut path, &mut out, &mut first,
+        ) {
+            Ok(()) => out.push(b'}'),
+            Err(NullBubble) => {
+                out.clear();
+                out.extend_from_slice(b"null");
+            }
+        }
+        Some(out)
+    }
+
+    fn write_object<'s>(
+        &mut self,
+        selections: &'s SelectionSet,
+        type_name: &str,
+        object: &Map<String, Value>,
+        path: &mut Vec<Step<'s>>,
+        out: &mut Vec<u8>,
+        first: &mut bool,
+    ) -> Result<(), NullBubble> {
+        for item in &selections.items {
+            match item {
+                SelectionItem::Field(field) => {
+                    if field.omit_from_response || !self.included(&field.skip_if, &field.include_if)
+                    {
+                        continue;
+                    }
+                    let key = field.selection_identifier();
+                    let field_type = if field.name == "__typename" {
+                        None
+                    } else {
+                        match self.schema.field_type(type_name, &field.name) {
+                            Some(t) => Some(t),
+                            // Not part of the API schema: left out, as in `object`.
+                            None => continue,
+                        }
+                    };
+                    if !*first {
+                        out.push(b',');
+                    }
+                    *first = false;
+                    write_key(out, key);
+                    let Some(field_type) = field_type else {
+                        match object.get("__typename") {
+                            Some(t) => write_value(out, t),
+                            None => write_value(out, &Value::String(type_name.to_string())),
+                        }
+                        continue;
+                    };
+                    let value = object.get(key).unwrap_or(&Value::Null);
+                    path.push(Step::Key(key));
+                    let written =
+                        self.write_complete(field_type, value, &field.selections, path, out);
+                    path.pop();
+                    written?;
+                }
+                SelectionItem::InlineFragment(fragment) => {
+                    if !self.included(&fragment.skip_if, &fragment.include_if) {
+                        continue;
+                    }
+                    let runtime = object
+                        .get("__typename")
+                        .and_then(Value::as_str)
+                        .unwrap_or(type_name);
+                    if self.schema.type_applies(&fragment.type_condition, runtime) {
+                        self.write_object(&fragment.selections, runtime, object, path, out, first)?;
+                    }
+                }
+                SelectionItem::FragmentSpread(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `value` completed as `ty`; `Ok(true)` when it wrote `null`.
+    fn write_complete<'s>(
+        &mut self,
+        ty: &Type,
+        value: &Value,
+        selections: &'s SelectionSet,
+        path: &mut Vec<Step<'s>>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, NullBubble> {
+        match ty {
+            Type::NonNullType(inner) => {
+                let start = out.len();
+                let null = self
+                    .write_complete(inner, value, selections, path, out)
+                    .unwrap_or(true);
+                if null {
+                    out.truncate(start);
+                    self.null_error(path);
+                    return Err(NullBubble);
+                }
+                Ok(false)
+            }
+            _ if value.is_null() => {
+                out.extend_from_slice(b"null");
+                Ok(true)
+            }
+            Type::ListType(inner) => {
+                let Value::Array(items) = value else {
+                    out.extend_from_slice(b"null");
+                    return Ok(true);
+                };
+                let start = out.len();
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    path.push(Step::Index(i));
+                    let written = self.write_complete(inner, item, selections, path, out);
+                    path.pop();
+                    if written.is_err() {
+                        // A non-null item went null: the (nullable) list is null.
+                        out.truncate(start);
+                        out.extend_from_slice(b"null");
+                        return Ok(true);
+                    }
+                }
+                out.push(b']');
+                Ok(false)
+            }
+            Type::NamedType(name) => {
+                if self.schema.is_leaf(name) {
+                    write_value(out, value);
+                    return Ok(false);
+                }
+                let Value::Object(object) = value else {
+                    out.extend_from_slice(b"null");
+                    return Ok(true);
+                };
+                let runtime = object
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .unwrap_or(name);
+                let start = out.len();
+                out.push(b'{');
+                let mut first = true;
+                match self.write_object(selections, runtime, object, path, out, &mut first) {
+                    Ok(()) => {
+                        out.push(b'}');
+                        Ok(false)
+                    }
+                    Err(NullBubble) => {
+                        out.truncate(start);
+                        out.extend_from_slice(b"null");
+                        Ok(true)
+                    }
+                }
+            }
+        }
+    }
+
     /// Records why a non-null position is null, unless an error on the same
     /// branch (a subgraph error below, an unavailable entity above) explains it.
     fn null_error(&mut self, path: &[Step<'_>]) {
@@ -206,4 +381,48 @@ impl Projection<'_> {
             );
         }
     }
+}
+
+/// `"key":` (response keys are GraphQL names: nothing to escape).
+fn write_key(out: &mut Vec<u8>, key: &str) {
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) {
+    serde_json::to_writer(out, value).expect("JSON values always serialize");
+}
+
+/// Whether some response key is selected twice at one level (directly or
+/// through inline fragments), which needs the answers merged.
+fn merges_fields<'s>(selections: &'s SelectionSet, keys: &mut Vec<&'s str>) -> bool {
+    let level = keys.len();
+    let found = level_merges(selections, keys);
+    keys.truncate(level);
+    found
+}
+
+fn level_merges<'s>(selections: &'s SelectionSet, keys: &mut Vec<&'s str>) -> bool {
+    for item in &selections.items {
+        match item {
+            SelectionItem::Field(field) => {
+                let key = field.selection_identifier();
+                if keys.contains(&key) {
+                    return true;
+                }
+                keys.push(key);
+                if merges_fields(&field.selections, &mut Vec::new()) {
+                    return true;
+                }
+            }
+            SelectionItem::InlineFragment(fragment) => {
+                if level_merges(&fragment.selections, keys) {
+                    return true;
+                }
+            }
+            SelectionItem::FragmentSpread(_) => {}
+        }
+    }
+    false
 }

@@ -81,24 +81,59 @@ impl GraphqlError {
 
 /// A complete GraphQL response. `data` is absent for request errors (parse,
 /// validation), `null` when null propagation reached the root.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GraphqlResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<GraphqlError>,
+    /// `data` already written as JSON text, set instead of `data` on the
+    /// HTTP path (no response tree is built there); see `to_json`.
+    pub(crate) data_json: Option<Vec<u8>>,
 }
 
 impl GraphqlResponse {
     pub fn request_error(error: GraphqlError) -> Self {
         Self {
-            data: None,
             errors: vec![error],
+            ..Default::default()
         }
     }
 
     /// A request error: the operation never ran (parse, validation, ...).
     pub fn is_request_error(&self) -> bool {
-        self.data.is_none()
+        self.data.is_none() && self.data_json.is_none()
+    }
+
+    /// The response as JSON text; written data is spliced in, not parsed.
+    pub fn to_json(&self) -> Vec<u8> {
+        let Some(data) = &self.data_json else {
+            return serde_json::to_vec(self).expect("responses always serialize");
+        };
+        let mut out = Vec::with_capacity(data.len() + 16);
+        out.extend_from_slice(b"{\"data\":");
+        out.extend_from_slice(data);
+        if !self.errors.is_empty() {
+            out.extend_from_slice(b",\"errors\":");
+            serde_json::to_writer(&mut out, &self.errors).expect("errors always serialize");
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+impl Serialize for GraphqlResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(json) = &self.data_json {
+            // Only where `to_json` is not used (rare): read back once.
+            let data: Value = serde_json::from_slice(json).map_err(serde::ser::Error::custom)?;
+            map.serialize_entry("data", &data)?;
+        } else if let Some(data) = &self.data {
+            map.serialize_entry("data", data)?;
+        }
+        if !self.errors.is_empty() {
+            map.serialize_entry("errors", &self.errors)?;
+        }
+        map.end()
     }
 }

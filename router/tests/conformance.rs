@@ -247,6 +247,24 @@ async fn a_null_bubbles_through_non_null_list_items_to_the_root() {
 }
 
 #[tokio::test]
+async fn a_null_non_null_item_nulls_its_nullable_list_and_nothing_above() {
+    let stack = Stack::start().await;
+    // maybeMovies: [Movie!] and boxOffice: Int!: m2's error nulls the list only.
+    let r = stack
+        .query("{ maybeMovies { title boxOffice } movies { title } }")
+        .await;
+    assert_eq!(
+        r["data"],
+        json!({"maybeMovies": null, "movies": [
+            {"title": "Alien"}, {"title": "Heat"}, {"title": "Arrival"}
+        ]})
+    );
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], json!(["maybeMovies", 1, "boxOffice"]));
+}
+
+#[tokio::test]
 async fn a_down_subgraph_fails_only_its_fields() {
     let stack = Stack::start().await;
     stack.inventory.stop();

@@ -721,7 +721,10 @@ impl Subscription {
                     match checked {
                         Ok(()) => continue,
                         Err(errors) => {
-                            let response = GraphqlResponse { data: None, errors };
+                            let response = GraphqlResponse {
+                                errors,
+                                ..Default::default()
+                            };
                             let payload = serde_json::to_string(&response)
                                 .expect("responses always serialize");
                             return Some(Delivered {
@@ -827,6 +830,7 @@ impl Subscription {
         Some(GraphqlResponse {
             data: Some(data),
             errors,
+            ..Default::default()
         })
     }
 

@@ -125,6 +125,10 @@ pub mod catalog {
         async fn movies(&self) -> Vec<Movie> {
             MOVIES.to_vec()
         }
+        /// A nullable list (`[Movie!]`), for null propagation into lists.
+        async fn maybe_movies(&self) -> Option<Vec<Movie>> {
+            Some(MOVIES.to_vec())
+        }
         async fn movie(&self, id: ID) -> Option<Movie> {
             MOVIES.iter().find(|m| m.id == id.as_str()).cloned()
         }
