@@ -76,6 +76,15 @@ struct OperationKey {
     supergraph: u64,
 }
 
+/// How `Engine::run` answers, and what it decided on the way.
+#[derive(Default)]
+struct Outcome {
+    /// `data` as JSON text (`GraphqlResponse::to_json`) instead of a tree.
+    written: bool,
+    /// The rate limit's verdict, once the operation's class was known.
+    decision: Option<kit::cache::RateDecision>,
+}
+
 /// A parsed, valid operation and, once planned, its plan.
 struct Validated {
     parsed: ParsedOperation,
@@ -188,19 +197,11 @@ impl Engine {
         caller: Option<&crate::policy::Caller>,
         limiter: Option<&crate::policy::RateLimiter>,
     ) -> Result<(GraphqlResponse, Option<kit::cache::RateDecision>), Rejection> {
-        let mut decision = None;
+        let mut outcome = Outcome::default();
         let response = self
-            .run(
-                request,
-                headers,
-                over_get,
-                caller,
-                limiter,
-                &mut decision,
-                false,
-            )
+            .run(request, headers, over_get, caller, limiter, &mut outcome)
             .await?;
-        Ok((response, decision))
+        Ok((response, outcome.decision))
     }
 
     /// `execute_for` answering with `data` written as JSON text (for the
@@ -213,19 +214,14 @@ impl Engine {
         caller: Option<&crate::policy::Caller>,
         limiter: Option<&crate::policy::RateLimiter>,
     ) -> Result<(GraphqlResponse, Option<kit::cache::RateDecision>), Rejection> {
-        let mut decision = None;
+        let mut outcome = Outcome {
+            written: true,
+            ..Default::default()
+        };
         let response = self
-            .run(
-                request,
-                headers,
-                over_get,
-                caller,
-                limiter,
-                &mut decision,
-                true,
-            )
+            .run(request, headers, over_get, caller, limiter, &mut outcome)
             .await?;
-        Ok((response, decision))
+        Ok((response, outcome.decision))
     }
 
     async fn run(
@@ -235,9 +231,9 @@ impl Engine {
         over_get: bool,
         caller: Option<&crate::policy::Caller>,
         limiter: Option<&crate::policy::RateLimiter>,
-        decision: &mut Option<kit::cache::RateDecision>,
-        written: bool,
+        outcome: &mut Outcome,
     ) -> Result<GraphqlResponse, Rejection> {
+        let written = outcome.written;
         let loaded = self.current.load_full();
         let Some(query) = request.query.as_deref().filter(|q| !q.trim().is_empty()) else {
             return Ok(GraphqlResponse::request_error(GraphqlError::new(
@@ -296,8 +292,8 @@ impl Engine {
                     .into_iter()
                     .map(|f| f.name.as_str()),
             );
-            *decision = limiter.check(caller, class).await;
-            if let Some(d) = decision.as_ref().filter(|d| !d.allowed) {
+            outcome.decision = limiter.check(caller, class).await;
+            if let Some(d) = outcome.decision.as_ref().filter(|d| !d.allowed) {
                 return Ok(GraphqlResponse::request_error(crate::policy::rate_limited(
                     d,
                 )));
