@@ -223,9 +223,6 @@ impl Live {
         let subject = field
             .subject_for(&self.prefix, viewer, &arguments)
             .map_err(one)?;
-        if let Some(check) = &field.check {
-            run_check(&self.engine, check, &arguments, &headers, caller).await?;
-        }
         let bus_unavailable = |e: kit::events::BusError, subject: &str| {
             tracing::error!(error = %e, subject, "bus subscription failed");
             one(GraphqlError::new(
@@ -255,6 +252,11 @@ impl Live {
             }
             _ => None,
         };
+        // Checked after joining the recheck subject: a removal in between
+        // is heard and checks again.
+        if let Some(check) = &field.check {
+            run_check(&self.engine, check, &arguments, &headers, caller).await?;
+        }
         let prepared = self
             .engine
             .prepare(&loaded, &parsed, true)
