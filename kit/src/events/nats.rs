@@ -194,22 +194,33 @@ impl Bus for NatsBus {
             .get_stream(&self.stream)
             .await
             .map_err(|e| BusError::Consume(e.to_string()))?;
-        let consumer: jetstream::consumer::Consumer<pull::Config> = stream
-            .get_or_create_consumer(
-                name,
-                pull::Config {
-                    durable_name: Some(name.to_string()),
-                    filter_subjects: filters.to_vec(),
-                    ack_policy: AckPolicy::Explicit,
-                    ack_wait: self.ack_wait,
-                    // Dead-lettering is ours to do (see `run_consumer`); let the
-                    // server keep redelivering until we ack.
-                    max_deliver: -1,
-                    ..Default::default()
-                },
-            )
+        let config = pull::Config {
+            durable_name: Some(name.to_string()),
+            filter_subjects: filters.to_vec(),
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: self.ack_wait,
+            // Dead-lettering is ours to do (see `run_consumer`); let the
+            // server keep redelivering until we ack.
+            max_deliver: -1,
+            ..Default::default()
+        };
+        let mut consumer: jetstream::consumer::Consumer<pull::Config> = stream
+            .get_or_create_consumer(name, config.clone())
             .await
             .map_err(|e| BusError::Consume(format!("consumer {name}: {e}")))?;
+        // A durable consumer made by an earlier version keeps its old
+        // filters (e.g. without its replay subject) until told otherwise. A
+        // server older than 2.10 reports no `filter_subjects` at all (it
+        // cannot filter by several; `run_consumer` skips what is not ours).
+        let current = &consumer.cached_info().config.filter_subjects;
+        if !current.is_empty() && *current != config.filter_subjects {
+            match stream.update_consumer(config).await {
+                Ok(updated) => consumer = updated,
+                Err(e) => {
+                    tracing::warn!(consumer = name, error = %e, "could not update the consumer's filters")
+                }
+            }
+        }
         let messages = consumer
             .messages()
             .await
