@@ -21,6 +21,28 @@ async fn systems() -> Vec<System> {
     System::all_with(false, |c| c.router.rate_limit.auth.per_minute = 10_000).await
 }
 
+/// A chat room `token`'s user makes with `members` (named: a group room).
+async fn create_room(sys: &System, token: &str, members: &[&str], name: Option<&str>) -> String {
+    let d = sys
+        .data(
+            Some(token),
+            "mutation($m: [ID!]!, $n: String) { createChatRoom(memberIds: $m, name: $n) { id } }",
+            json!({"m": members, "n": name}),
+        )
+        .await;
+    d["createChatRoom"]["id"].as_str().unwrap().to_string()
+}
+
+/// `token`'s user says `body` in `room`.
+async fn say(sys: &System, token: &str, room: &str, body: &str) {
+    sys.data(
+        Some(token),
+        "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }",
+        json!({"r": room, "b": body}),
+    )
+    .await;
+}
+
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -315,14 +337,7 @@ async fn two_members_chat_live_and_a_non_member_is_refused() {
         let (a, a_id) = sys.register("ripley").await;
         let (b, b_id) = sys.register("hicks").await;
         let (c, _) = sys.register("burke").await;
-        let d = sys
-            .data(
-                Some(&a),
-                "mutation($m: [ID!]!) { createChatRoom(memberIds: $m) { id } }",
-                json!({"m": [b_id]}),
-            )
-            .await;
-        let room = d["createChatRoom"]["id"].as_str().unwrap().to_string();
+        let room = create_room(&sys, &a, &[&b_id], None).await;
         let messages = "subscription($r: ID!) { chatMessageAdded(roomId: $r) { body roomId author { id username } } }";
 
         let mut ws_a = Ws::connect(&sys, Some(&a)).await;
@@ -351,12 +366,7 @@ async fn two_members_chat_live_and_a_non_member_is_refused() {
             "[{l}]"
         );
 
-        sys.data(
-            Some(&a),
-            "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }",
-            json!({"r": room, "b": "get away from her"}),
-        )
-        .await;
+        say(&sys, &a, &room, "get away from her").await;
         let expected = json!({"chatMessageAdded": {
             "body": "get away from her", "roomId": room,
             "author": {"id": a_id, "username": "ripley"},
@@ -375,12 +385,7 @@ async fn two_members_chat_live_and_a_non_member_is_refused() {
         let data: Value = serde_json::from_str(&data).unwrap();
         assert_eq!(data["data"], expected, "[{l}]");
 
-        sys.data(
-            Some(&b),
-            "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }",
-            json!({"r": room, "b": "affirmative"}),
-        )
-        .await;
+        say(&sys, &b, &room, "affirmative").await;
         let m = ws_a.recv().await;
         assert_eq!(
             m["payload"]["data"]["chatMessageAdded"]["author"]["username"], "hicks",
@@ -547,29 +552,14 @@ async fn a_reconnecting_member_resumes_after_the_last_event_it_received() {
         let l = sys.label;
         let (a, _) = sys.register("dallas").await;
         let (b, b_id) = sys.register("lambert").await;
-        let d = sys
-            .data(
-                Some(&a),
-                "mutation($m: [ID!]!) { createChatRoom(memberIds: $m) { id } }",
-                json!({"m": [b_id]}),
-            )
-            .await;
-        let room = d["createChatRoom"]["id"].as_str().unwrap().to_string();
-        async fn send(sys: &System, a: &str, room: &str, body: &str) {
-            sys.data(
-                Some(a),
-                "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }",
-                json!({"r": room, "b": body}),
-            )
-            .await;
-        }
+        let room = create_room(&sys, &a, &[&b_id], None).await;
         let query = "subscription($r: ID!, $after: ID) { chatMessageAdded(roomId: $r, after: $after) { body } }";
         let body = |m: &Value| m["payload"]["data"]["chatMessageAdded"]["body"].clone();
 
         let mut ws = Ws::connect(&sys, Some(&b)).await;
         ws.subscribe("m", query, json!({"r": room})).await;
-        send(&sys, &a, &room, "one").await;
-        send(&sys, &a, &room, "two").await;
+        say(&sys, &a, &room, "one").await;
+        say(&sys, &a, &room, "two").await;
         assert_eq!(body(&ws.recv().await), "one", "[{l}]");
         let second = ws.recv().await;
         assert_eq!(body(&second), "two", "[{l}] {second}");
@@ -578,12 +568,12 @@ async fn a_reconnecting_member_resumes_after_the_last_event_it_received() {
 
         // A deploy: the router goes and comes back while messages are sent.
         sys.restart_router().await;
-        send(&sys, &a, &room, "three").await;
-        send(&sys, &a, &room, "four").await;
+        say(&sys, &a, &room, "three").await;
+        say(&sys, &a, &room, "four").await;
         let mut ws = Ws::connect(&sys, Some(&b)).await;
         ws.subscribe("m", query, json!({"r": room, "after": cursor}))
             .await;
-        send(&sys, &a, &room, "five").await;
+        say(&sys, &a, &room, "five").await;
         let mut got = Vec::new();
         while got.len() < 3 {
             let m = ws.recv().await;
@@ -606,16 +596,7 @@ async fn a_member_removed_from_a_room_stops_receiving_it() {
         let (a, _) = sys.register("kane").await;
         let (b, b_id) = sys.register("parker").await;
         let (c, c_id) = sys.register("brett").await;
-        let d = sys
-            .data(
-                Some(&a),
-                "mutation($m: [ID!]!) { createChatRoom(memberIds: $m, name: \"nostromo\") { id } }",
-                json!({"m": [b_id, c_id]}),
-            )
-            .await;
-        let room = d["createChatRoom"]["id"].as_str().unwrap().to_string();
-        let send =
-            "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }";
+        let room = create_room(&sys, &a, &[&b_id, &c_id], Some("nostromo")).await;
         let messages = "subscription($r: ID!) { chatMessageAdded(roomId: $r) { body } }";
         let typing = "subscription($r: ID!) { chatTyping(roomId: $r) { user { username } } }";
         let mut ws_b = Ws::connect(&sys, Some(&b)).await;
@@ -625,8 +606,7 @@ async fn a_member_removed_from_a_room_stops_receiving_it() {
         ws_c.subscribe("t", typing, json!({"r": room})).await;
         let mut sse_c = Sse::subscribe(&sys, &c, messages, json!({"r": room})).await;
 
-        sys.data(Some(&a), send, json!({"r": room, "b": "crew expendable"}))
-            .await;
+        say(&sys, &a, &room, "crew expendable").await;
         for ws in [&mut ws_b, &mut ws_c] {
             let m = ws.recv().await;
             assert_eq!(
@@ -683,8 +663,7 @@ async fn a_member_removed_from_a_room_stops_receiving_it() {
         assert!(data.contains("FORBIDDEN"), "[{l}] {data}");
         assert_eq!(sse_c.next().await.0, "complete", "[{l}]");
 
-        sys.data(Some(&a), send, json!({"r": room, "b": "after brett"}))
-            .await;
+        say(&sys, &a, &room, "after brett").await;
         let m = ws_b.recv().await;
         assert_eq!(
             m["payload"]["data"]["chatMessageAdded"]["body"], "after brett",
@@ -762,14 +741,7 @@ async fn notifications_and_chat_catch_up_after_nats_restarts() {
     let (a, _) = sys.register("bishop").await;
     let (b, b_id) = sys.register("vasquez").await;
     let (c, _) = sys.register("gorman").await;
-    let d = sys
-        .data(
-            Some(&a),
-            "mutation($m: [ID!]!) { createChatRoom(memberIds: $m) { id } }",
-            json!({"m": [b_id]}),
-        )
-        .await;
-    let room = d["createChatRoom"]["id"].as_str().unwrap().to_string();
+    let room = create_room(&sys, &a, &[&b_id], None).await;
     let mut ws = Ws::connect(&sys, Some(&b)).await;
     ws.subscribe(
         "n",
@@ -783,18 +755,7 @@ async fn notifications_and_chat_catch_up_after_nats_restarts() {
         json!({"r": room}),
     )
     .await;
-    let send = |body: String| {
-        let (sys, a, room) = (&sys, &a, &room);
-        async move {
-            sys.data(
-                Some(a),
-                "mutation($r: ID!, $b: String!) { sendChatMessage(roomId: $r, body: $b) { id } }",
-                json!({"r": room, "b": body}),
-            )
-            .await;
-        }
-    };
-    send("before".into()).await;
+    say(&sys, &a, &room, "before").await;
     assert_eq!(
         ws.recv().await["payload"]["data"]["chatMessageAdded"]["body"],
         "before",
@@ -804,7 +765,7 @@ async fn notifications_and_chat_catch_up_after_nats_restarts() {
     // NATS goes away; writes go on and their events wait in the outboxes.
     let (port, dir) = nats.stop();
     for i in 0..3 {
-        send(format!("while down {i}")).await;
+        say(&sys, &a, &room, &format!("while down {i}")).await;
     }
     sys.data(
         Some(&c),
@@ -814,7 +775,7 @@ async fn notifications_and_chat_catch_up_after_nats_restarts() {
     .await;
     let nats = OwnNats::start(port, dir);
     for i in 3..5 {
-        send(format!("after {i}")).await;
+        say(&sys, &a, &room, &format!("after {i}")).await;
     }
 
     let mut bodies = Vec::new();

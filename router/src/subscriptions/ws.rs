@@ -138,8 +138,6 @@ async fn run(
     let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(expiry);
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
-    // The verified token, checked again every `RECHECK`.
-    let mut token: Option<HeaderValue> = None;
     let mut operations: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
     let outcome = loop {
@@ -150,7 +148,8 @@ async fn run(
             _ = &mut expiry => {
                 break Some(Close::new(4403, "Forbidden: the access token expired"));
             }
-            _ = recheck.tick(), if token.is_some() => {
+            // A signed-in socket's session is checked again every `RECHECK`.
+            _ = recheck.tick(), if caller.as_ref().is_some_and(|c| c.0.claims.is_some()) => {
                 let claims = caller.as_ref().and_then(|c| c.0.claims.as_ref());
                 if let (Some(claims), Some(verifier)) = (claims, live.verifier()) {
                     if let Err(e) = verifier.still_valid(claims).await {
@@ -196,9 +195,6 @@ async fn run(
                                 }
                                 let mut subgraph_headers = forward.clone();
                                 if let Some(t) = value {
-                                    if claims.is_some() {
-                                        token = Some(t.clone());
-                                    }
                                     subgraph_headers.insert(header::AUTHORIZATION, t);
                                 }
                                 caller = Some(Arc::new((Caller { claims, ip }, subgraph_headers)));

@@ -137,6 +137,11 @@ fn id_of(field: &str, id: &ID) -> Result<Uuid, Error> {
     parse_id(field, id.as_str())
 }
 
+/// Every id of a list argument, or the first one that is no id.
+fn ids_of(field: &str, ids: &[ID]) -> Result<Vec<Uuid>, Error> {
+    ids.iter().map(|i| id_of(field, i)).collect()
+}
+
 fn gid(id: Uuid) -> ID {
     ID(id.to_string())
 }
@@ -2274,11 +2279,7 @@ impl Mutation {
     ) -> async_graphql::Result<u64> {
         let me = signed_in(ctx)?;
         let ids = match (ids, all) {
-            (Some(ids), false) => Some(
-                ids.iter()
-                    .map(|i| id_of("ids", i))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
+            (Some(ids), false) => Some(ids_of("ids", &ids)?),
             (None, true) => None,
             _ => {
                 return Err(Error::bad_input("ids", "give either ids or all: true").into());
@@ -2296,10 +2297,7 @@ impl Mutation {
         name: Option<String>,
     ) -> async_graphql::Result<ChatRoom> {
         let me = signed_in(ctx)?;
-        let members = member_ids
-            .iter()
-            .map(|m| id_of("memberIds", m))
-            .collect::<Result<Vec<_>, _>>()?;
+        let members = ids_of("memberIds", &member_ids)?;
         Ok(ChatRoom(
             social(ctx)
                 .create_room(me, &members, name.as_deref())
@@ -2329,10 +2327,7 @@ impl Mutation {
         member_ids: Vec<ID>,
     ) -> async_graphql::Result<ChatRoom> {
         let me = signed_in(ctx)?;
-        let members = member_ids
-            .iter()
-            .map(|m| id_of("memberIds", m))
-            .collect::<Result<Vec<_>, _>>()?;
+        let members = ids_of("memberIds", &member_ids)?;
         Ok(ChatRoom(
             social(ctx)
                 .add_members(me, id_of("roomId", &room_id)?, &members)
