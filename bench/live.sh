@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(pwd)/target}
 subscribers=${BENCH_SUBSCRIBERS:-$([ "${BENCH_FULL:-}" = 1 ] && echo 10000 || echo 1000)}
 rounds=${BENCH_ROUNDS:-20}
-targets=${BENCH_TARGETS:-marquee async-graphql}
+targets=${BENCH_TARGETS:-floor marquee async-graphql}
 # The server and the client process each hold one end of every socket.
 ulimit -n "$(( subscribers + 4096 ))" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 mkdir -p bench/results

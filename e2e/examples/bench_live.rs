@@ -14,7 +14,10 @@
 //!   share operation, variables and token.
 //! - `async-graphql`: async-graphql's own graphql-transport-ws server over
 //!   axum (from the registry), a subscription fed by a tokio broadcast
-//!   channel and resolved from the payload: no bus, no federation, the floor.
+//!   channel and resolved from the payload: no bus, no federation.
+//! - `floor`: no GraphQL server at all: one prepared frame written straight
+//!   to each socket's TCP stream (see `floor`), what the machine itself
+//!   costs for N sockets with the clients on the same cores.
 //!
 //! `cargo run --release -p e2e --example bench_live -- marquee 1000 20`
 //! (target, subscribers, rounds).
@@ -142,7 +145,22 @@ async fn main() -> anyhow::Result<()> {
             };
             run(&target, plan)?;
         }
-        other => anyhow::bail!("unknown target `{other}`: marquee or async-graphql"),
+        "floor" => {
+            let (ws, http) = floor::serve().await?;
+            let plan = Plan {
+                ws_url: format!("ws://{ws}/graphql"),
+                http_url: format!("http://{http}/graphql"),
+                token: None,
+                post: "p1".into(),
+                mutation:
+                    "mutation($p: ID!, $b: String!) { addComment(postId: $p, body: $b) { id } }"
+                        .into(),
+                subscribers,
+                rounds,
+            };
+            run(&target, plan)?;
+        }
+        other => anyhow::bail!("unknown target `{other}`: marquee, async-graphql or floor"),
     }
     Ok(())
 }
@@ -179,6 +197,149 @@ fn run(target: &str, plan: Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Delivery times of the current round, recorded by the socket readers.
+struct Recorder {
+    times: std::sync::Mutex<Vec<Instant>>,
+    expected: std::sync::atomic::AtomicUsize,
+    full: tokio::sync::Notify,
+}
+
+impl Recorder {
+    fn record(&self, at: Instant) {
+        let mut times = self.times.lock().unwrap_or_else(|p| p.into_inner());
+        times.push(at);
+        if times.len() == self.expected.load(std::sync::atomic::Ordering::Relaxed) {
+            self.full.notify_one();
+        }
+    }
+
+    /// Clears the record for a round of `n` deliveries.
+    fn start(&self, n: usize) {
+        self.times.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.expected.store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Waits until the round's deliveries are all in; their times.
+    async fn finish(&self, round: &str) -> anyhow::Result<Vec<Instant>> {
+        let expected = self.expected.load(std::sync::atomic::Ordering::Relaxed);
+        let all = tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                let notified = self.full.notified();
+                if self.times.lock().unwrap_or_else(|p| p.into_inner()).len() >= expected {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await;
+        let times = std::mem::take(&mut *self.times.lock().unwrap_or_else(|p| p.into_inner()));
+        anyhow::ensure!(
+            all.is_ok(),
+            "{round}: only {} of {expected} deliveries arrived",
+            times.len()
+        );
+        Ok(times)
+    }
+}
+
+/// Whether a text frame's payload is a `next` of the subscription (told
+/// apart without parsing: the clients share the cores with the server, and
+/// what they spend is not its latency).
+fn is_delivery(text: &[u8]) -> bool {
+    let has = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
+    has(br#""type":"next""#) && has(br#""commentAdded":{"#)
+}
+
+/// The first whole WebSocket frame in `buf`: (opcode, payload, bytes used).
+fn frame(buf: &[u8]) -> Option<(u8, &[u8], usize)> {
+    let (&b0, &b1) = (buf.first()?, buf.get(1)?);
+    let (len, mut at) = match b1 & 0x7f {
+        126 => (u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize, 4),
+        127 => (u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize, 10),
+        n => (n as usize, 2),
+    };
+    // Server frames are not masked; skip a key if one is there anyway.
+    if b1 & 0x80 != 0 {
+        at += 4;
+    }
+    let payload = buf.get(at..at + len)?;
+    Some((b0 & 0x0f, payload, at + len))
+}
+
+/// After the handshake: reads the socket's frames straight off the TCP
+/// stream, a few instructions per frame instead of a WebSocket library's
+/// message handling (the default client; `BENCH_CLIENT=tungstenite` keeps
+/// tokio-tungstenite reading, which costs the shared cores more).
+async fn read_raw(mut tcp: tokio::net::TcpStream, recorder: std::sync::Arc<Recorder>) {
+    use tokio::io::AsyncReadExt;
+    let mut pending = Vec::new();
+    let mut chunk = [0u8; 2048];
+    loop {
+        let n = match tcp.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let at = Instant::now();
+        pending.extend_from_slice(&chunk[..n]);
+        let mut used = 0;
+        while let Some((opcode, payload, size)) = frame(&pending[used..]) {
+            if opcode == 1 && is_delivery(payload) {
+                recorder.record(at);
+            }
+            used += size;
+        }
+        pending.drain(..used);
+    }
+}
+
+/// Opens one subscriber: handshake, `connection_init`, `subscribe`, then a
+/// `ping` whose `pong` comes once the subscription listens; then its reader.
+async fn open(
+    url: &str,
+    init: &str,
+    subscribe: &str,
+    raw: bool,
+    recorder: std::sync::Arc<Recorder>,
+) -> anyhow::Result<()> {
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024);
+    // No Nagle, as browsers do for WebSockets.
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
+    for text in [init, subscribe, r#"{"type":"ping"}"#] {
+        socket.send(Message::Text(text.into())).await?;
+    }
+    while let Some(m) = socket.next().await {
+        if let Message::Text(t) = m? {
+            if t.as_str().contains(r#""type":"pong""#) {
+                break;
+            }
+        }
+    }
+    if raw {
+        let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = socket.into_inner() else {
+            anyhow::bail!("the benchmark connects without TLS");
+        };
+        tokio::spawn(read_raw(tcp, recorder));
+    } else {
+        tokio::spawn(async move {
+            while let Some(Ok(m)) = socket.next().await {
+                if let Message::Text(t) = m {
+                    if is_delivery(t.as_bytes()) {
+                        recorder.record(Instant::now());
+                    }
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
 /// The client process: opens the sockets, reports `ready`, waits for `go`
 /// on stdin, then sends the comments and times the deliveries.
 async fn clients(plan: Plan) -> anyhow::Result<()> {
@@ -191,50 +352,28 @@ async fn clients(plan: Plan) -> anyhow::Result<()> {
         }
         None => json!({"type": "connection_init"}),
     };
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let raw = std::env::var("BENCH_CLIENT").as_deref() != Ok("tungstenite");
+    let recorder = std::sync::Arc::new(Recorder {
+        times: std::sync::Mutex::new(Vec::with_capacity(plan.subscribers)),
+        expected: std::sync::atomic::AtomicUsize::new(usize::MAX),
+        full: tokio::sync::Notify::new(),
+    });
     let opened = Instant::now();
-    let mut ready = Vec::with_capacity(plan.subscribers);
-    for _ in 0..plan.subscribers {
-        let mut request = plan.ws_url.as_str().into_client_request()?;
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
-            .write_buffer_size(4 * 1024);
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
-        socket.send(Message::Text(init.to_string().into())).await?;
-        socket
-            .send(Message::Text(subscribe.to_string().into()))
-            .await?;
-        socket
-            .send(Message::Text(json!({"type": "ping"}).to_string().into()))
-            .await?;
-        let tx = tx.clone();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
-        ready.push(ready_rx);
-        tokio::spawn(async move {
-            let mut ready_tx = Some(ready_tx);
-            while let Some(Ok(m)) = socket.next().await {
-                let Message::Text(t) = m else { continue };
-                // Told apart without parsing: the clients share the cores
-                // with the server, and what they spend is not its latency.
-                let t = t.as_str();
-                if t.contains(r#""type":"pong""#) {
-                    if let Some(r) = ready_tx.take() {
-                        let _ = r.send(());
-                    }
-                } else if t.contains(r#""type":"next""#) && t.contains(r#""commentAdded":{"#) {
-                    let _ = tx.send(Instant::now());
-                }
-            }
-        });
+    // Opened a few dozen at a time: one after the other, each waiting for
+    // its pong, took a minute for 10,000.
+    let (init, subscribe) = (init.to_string(), subscribe.to_string());
+    let opening = futures::stream::iter(0..plan.subscribers)
+        .map(|_| open(&plan.ws_url, &init, &subscribe, raw, recorder.clone()))
+        .buffer_unordered(32);
+    futures::pin_mut!(opening);
+    while let Some(opened) = opening.next().await {
+        opened?;
     }
-    for r in ready {
-        let _ = r.await;
-    }
-    println!("after {:.0} ms", ms(opened.elapsed()));
+    println!(
+        "after {:.0} ms, {} reader",
+        ms(opened.elapsed()),
+        if raw { "raw" } else { "tungstenite" }
+    );
     let mut go = String::new();
     std::io::stdin().read_line(&mut go)?;
 
@@ -249,37 +388,23 @@ async fn clients(plan: Plan) -> anyhow::Result<()> {
         request.send()
     };
     // One warm-up round, not counted (plans cached, connections open).
+    recorder.start(plan.subscribers);
     let warm = comment("warm-up".into()).await?;
     anyhow::ensure!(warm.status().is_success(), "the mutation failed");
-    for _ in 0..plan.subscribers {
-        tokio::time::timeout(Duration::from_secs(60), rx.recv())
-            .await
-            .map_err(|_| anyhow::anyhow!("the warm-up round did not reach everyone"))?;
-    }
+    recorder.finish("the warm-up round").await?;
     let mut last = Vec::with_capacity(plan.rounds);
     let mut every = Vec::with_capacity(plan.rounds * plan.subscribers);
     for round in 0..plan.rounds {
+        recorder.start(plan.subscribers);
         let sent = Instant::now();
         let r = comment(format!("round {round}")).await?;
         anyhow::ensure!(
             r.status().is_success(),
             "round {round}: the mutation failed"
         );
-        let mut got = 0;
-        let mut latest = sent;
-        while got < plan.subscribers {
-            match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-                Ok(Some(at)) => {
-                    got += 1;
-                    latest = latest.max(at);
-                    every.push(at.duration_since(sent));
-                }
-                _ => anyhow::bail!(
-                    "round {round}: only {got} of {} deliveries arrived",
-                    plan.subscribers
-                ),
-            }
-        }
+        let times = recorder.finish(&format!("round {round}")).await?;
+        let latest = times.iter().copied().max().unwrap_or(sent);
+        every.extend(times.iter().map(|at| at.duration_since(sent)));
         last.push(latest.duration_since(sent));
     }
     last.sort();
@@ -382,5 +507,127 @@ mod baseline {
             let _ = axum::serve(listener, app).await;
         });
         Ok(addr)
+    }
+}
+
+/// The floor: no GraphQL, no bus, no WebSocket library after the handshake.
+/// Each POST to its HTTP address writes one prepared `next` frame to every
+/// socket straight on its TCP stream, the sockets split over the runtime's
+/// worker threads. What the machine (its kernel's loopback path and the
+/// client process on the same cores) costs for N sockets, which no server
+/// can go below here.
+mod floor {
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+
+    use futures::{SinkExt, StreamExt};
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    use tokio_tungstenite::tungstenite::Message;
+
+    type Sockets = Arc<Mutex<Vec<TcpStream>>>;
+
+    /// A server text frame (unmasked, final) holding `text`.
+    fn text_frame(text: &str) -> Vec<u8> {
+        let mut frame = vec![0x81];
+        match text.len() {
+            n if n < 126 => frame.push(n as u8),
+            n if n <= 0xffff => {
+                frame.push(126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(text.as_bytes());
+        frame
+    }
+
+    /// graphql-transport-ws up to the client's `ping` (ack, pong), then the
+    /// bare TCP stream joins the fan-out.
+    async fn accept(tcp: TcpStream, sockets: Sockets) -> anyhow::Result<()> {
+        let protocol = |_: &Request, mut response: Response| {
+            response.headers_mut().insert(
+                "sec-websocket-protocol",
+                tokio_tungstenite::tungstenite::http::HeaderValue::from_static("graphql-transport-ws"),
+            );
+            Ok(response)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(tcp, protocol).await?;
+        while let Some(m) = ws.next().await {
+            let Message::Text(t) = m? else { continue };
+            if t.as_str().contains(r#""type":"connection_init""#) {
+                ws.send(Message::Text(r#"{"type":"connection_ack"}"#.into()))
+                    .await?;
+            } else if t.as_str().contains(r#""type":"ping""#) {
+                ws.send(Message::Text(r#"{"type":"pong"}"#.into())).await?;
+                break;
+            }
+        }
+        sockets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ws.into_inner());
+        Ok(())
+    }
+
+    /// Writes `frame` to every socket, one task per worker thread.
+    async fn fan_out(sockets: Sockets, frame: Arc<Vec<u8>>) {
+        let mut all = std::mem::take(&mut *sockets.lock().unwrap_or_else(|p| p.into_inner()));
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let size = all.len().div_ceil(workers).max(1);
+        let mut tasks = Vec::new();
+        while !all.is_empty() {
+            let mut chunk = all.split_off(all.len().saturating_sub(size));
+            let frame = frame.clone();
+            tasks.push(tokio::spawn(async move {
+                for tcp in &mut chunk {
+                    let _ = tcp.write_all(&frame).await;
+                }
+                chunk
+            }));
+        }
+        for t in tasks {
+            if let Ok(chunk) = t.await {
+                all.extend(chunk);
+            }
+        }
+        sockets.lock().unwrap_or_else(|p| p.into_inner()).extend(all);
+    }
+
+    /// The WebSocket and the HTTP (mutation) addresses.
+    pub async fn serve() -> anyhow::Result<(SocketAddr, SocketAddr)> {
+        let sockets: Sockets = Arc::default();
+        let ws = TcpListener::bind("127.0.0.1:0").await?;
+        let ws_addr = ws.local_addr()?;
+        let joined = sockets.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = ws.accept().await {
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(accept(tcp, joined.clone()));
+            }
+        });
+        let comment = move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let sockets = sockets.clone();
+            async move {
+                let id = uuid::Uuid::now_v7().to_string();
+                let payload = serde_json::json!({"data": {"commentAdded": {
+                    "id": id, "body": body["variables"]["b"], "author": {"username": "bench"},
+                }}});
+                let text = format!(r#"{{"type":"next","id":"c","payload":{payload}}}"#);
+                tokio::spawn(fan_out(sockets, Arc::new(text_frame(&text))));
+                axum::Json(serde_json::json!({"data": {"addComment": {"id": id}}}))
+            }
+        };
+        let app = axum::Router::new().route("/graphql", axum::routing::post(comment));
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let http_addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok((ws_addr, http_addr))
     }
 }

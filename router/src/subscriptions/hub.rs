@@ -3,11 +3,15 @@
 //! subscriber opens it; when the last one leaves, the topic is dropped and its
 //! bus subscription ends. A topic passes each event id on once (the bus may
 //! repeat some after a reconnect), so its subscribers need no memory of their own
-//! for that.
+//! for that. Before it passes an event on, it runs its subscribers' warm-ups
+//! (`Warm`: the answer a group of them shares), so that each subscriber
+//! wakes once and finds its answer ready instead of waking to wait for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
+use futures::future::{join_all, BoxFuture};
 use futures::StreamExt;
 use kit::events::{BusError, Event, SharedBus};
 use tokio::sync::broadcast;
@@ -16,6 +20,18 @@ use tokio::sync::broadcast;
 const TOPIC_CAPACITY: usize = 1024;
 /// Event ids a topic remembers to drop repeats.
 const TOPIC_DEDUP: usize = 4096;
+/// Groups warmed per event; those of a topic with more resolve their answer
+/// when their subscribers ask for it.
+const WARM_GROUPS: usize = 32;
+/// Longest an event waits for its warm-ups before it is passed on anyway.
+const WARM_BUDGET: Duration = Duration::from_secs(2);
+
+/// Work a topic does for each event before its subscribers wake.
+pub(crate) trait Warm: Send + Sync {
+    fn warm<'a>(&'a self, event: &'a Arc<Event>) -> BoxFuture<'a, ()>;
+}
+
+type Groups = Arc<Mutex<HashMap<u64, Weak<dyn Warm>>>>;
 
 pub(crate) struct Hub {
     bus: SharedBus,
@@ -26,6 +42,7 @@ pub(crate) struct Hub {
 pub(crate) struct Topic {
     subject: String,
     sender: broadcast::Sender<Arc<Event>>,
+    groups: Groups,
     pump: tokio::task::JoinHandle<()>,
     topics: Weak<Mutex<HashMap<String, Weak<Topic>>>>,
 }
@@ -33,6 +50,20 @@ pub(crate) struct Topic {
 impl Topic {
     pub fn receiver(&self) -> broadcast::Receiver<Arc<Event>> {
         self.sender.subscribe()
+    }
+
+    /// The warm-up registered under `key`, or the one `make` gives, which
+    /// is registered now. Each subscriber of the key holds it; it ends with
+    /// the last of them.
+    pub fn group(&self, key: u64, make: impl FnOnce() -> Arc<dyn Warm>) -> Arc<dyn Warm> {
+        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = groups.get(&key).and_then(Weak::upgrade) {
+            return g;
+        }
+        groups.retain(|_, g| g.strong_count() > 0);
+        let g = make();
+        groups.insert(key, Arc::downgrade(&g));
+        g
     }
 }
 
@@ -85,6 +116,8 @@ impl Hub {
         }
         let (sender, _) = broadcast::channel(TOPIC_CAPACITY);
         let tx = sender.clone();
+        let groups: Groups = Arc::default();
+        let warmed = groups.clone();
         let pump = tokio::spawn(async move {
             let mut seen = std::collections::HashSet::with_capacity(64);
             let mut order = std::collections::VecDeque::with_capacity(64);
@@ -100,13 +133,28 @@ impl Hub {
                     }
                 }
                 metrics::counter!("marquee_router_subscription_events_total").increment(1);
+                let event = Arc::new(event);
+                let warm: Vec<Arc<dyn Warm>> = warmed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                    .filter_map(Weak::upgrade)
+                    .take(WARM_GROUPS)
+                    .collect();
+                if !warm.is_empty() {
+                    let all = join_all(warm.iter().map(|g| g.warm(&event)));
+                    if tokio::time::timeout(WARM_BUDGET, all).await.is_err() {
+                        tracing::warn!(subject = %event.subject, "an event's warm-up ran out of time");
+                    }
+                }
                 // No receiver just now is fine: the topic is about to close.
-                let _ = tx.send(Arc::new(event));
+                let _ = tx.send(event);
             }
         });
         let topic = Arc::new(Topic {
             subject: subject.to_string(),
             sender,
+            groups,
             pump,
             topics: Arc::downgrade(&self.topics),
         });
@@ -155,5 +203,44 @@ mod tests {
         drop((a, b, ra, rb));
         assert_eq!(hub.open_topics(), 0);
         assert!(hub.topics.lock().unwrap().is_empty());
+    }
+
+    /// Counts the events it warmed.
+    struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Warm for Counting {
+        fn warm<'a>(&'a self, _: &'a Arc<Event>) -> BoxFuture<'a, ()> {
+            Box::pin(async move {
+                // Slower than a subscriber's wake-up: it must still come first.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_event_is_warmed_once_per_group_before_subscribers_see_it() {
+        let bus: SharedBus = Arc::new(InProcessBus::default());
+        let hub = Hub::new(bus.clone());
+        let topic = hub.join("m.social.y.1").await.unwrap();
+        let (a, b) = (Arc::default(), Arc::default());
+        let count = |c: &Arc<std::sync::atomic::AtomicUsize>| c.load(std::sync::atomic::Ordering::SeqCst);
+        let first = topic.group(7, || Arc::new(Counting(Arc::clone(&a))));
+        // A second subscriber of the same key shares the group.
+        let second = topic.group(7, || unreachable!("the key has its group"));
+        assert!(Arc::ptr_eq(&first, &second));
+        let other = topic.group(8, || Arc::new(Counting(Arc::clone(&b))));
+        let mut rx = topic.receiver();
+        let e = Event::new("m", "social.y", None, serde_json::json!({})).routed(&["1"]);
+        bus.publish(&e).await.unwrap();
+        assert_eq!(rx.recv().await.unwrap().id, e.id);
+        assert_eq!((count(&a), count(&b)), (1, 1));
+        // A group whose subscribers all left is not warmed any more.
+        drop((first, second));
+        let f = Event::new("m", "social.y", None, serde_json::json!({})).routed(&["1"]);
+        bus.publish(&f).await.unwrap();
+        assert_eq!(rx.recv().await.unwrap().id, f.id);
+        assert_eq!((count(&a), count(&b)), (1, 2));
+        drop(other);
     }
 }

@@ -307,10 +307,20 @@ impl Live {
             }
             xxhash_rust::xxh3::xxh3_64(key.as_bytes())
         };
+        let plan = Arc::new(plan);
+        let group = topic.group(share_key, || {
+            Arc::new(Group {
+                engine: self.engine.clone(),
+                plan: plan.clone(),
+                key: share_key,
+                resolved: self.resolved.clone(),
+            })
+        });
         metrics::gauge!("marquee_router_subscriptions").increment(1.0);
         Ok(Started::Stream(Box::new(Subscription {
             engine: self.engine.clone(),
             plan,
+            _group: group,
             _topic: topic,
             receiver,
             resolved: self.resolved.clone(),
@@ -594,10 +604,31 @@ fn entity_step(
     })
 }
 
+/// The subscribers of one share key, as their topic sees them: it resolves
+/// their answer to each event before it wakes them.
+struct Group {
+    engine: Arc<Engine>,
+    plan: Arc<LivePlan>,
+    key: u64,
+    resolved: Resolved,
+}
+
+impl hub::Warm for Group {
+    fn warm<'a>(&'a self, event: &'a Arc<Event>) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let slot = self.resolved.slot((event.id, self.key));
+            slot.get_or_init(|| self.plan.answer(&self.engine, event))
+                .await;
+        })
+    }
+}
+
 /// One client's running subscription.
 pub(crate) struct Subscription {
     engine: Arc<Engine>,
-    plan: LivePlan,
+    plan: Arc<LivePlan>,
+    /// Keeps its group warmed by the topic.
+    _group: Arc<dyn hub::Warm>,
     _topic: Arc<hub::Topic>,
     receiver: broadcast::Receiver<Arc<Event>>,
     resolved: Resolved,
@@ -635,8 +666,10 @@ enum Woken {
 }
 
 /// Subscribers whose operation, variables and token are the same see the same
-/// answer to an event: it is resolved once for all of them (the first asks,
-/// the others wait for its answer). A plain locked map of the latest
+/// answer to an event: it is resolved once for all of them, by their topic
+/// before it wakes them (see `Group`), or by the first to ask when the topic
+/// has too many groups to warm or the event comes from a resume's backlog
+/// (the others wait for its answer). A plain locked map of the latest
 /// `RESOLUTIONS` (event, share key) pairs: ten thousand subscribers of one
 /// event take the lock ten thousand times, which costs far less than a
 /// general cache's bookkeeping would; a subscriber so far behind that its
@@ -748,14 +781,7 @@ impl Subscription {
             };
             let slot = self.resolved.slot((event.id, self.share_key));
             let answer = slot
-                .get_or_init(|| async {
-                    // Boxed, so an idle subscription does not hold room for it.
-                    let response = Box::pin(self.resolve(&event)).await?;
-                    let mut payload =
-                        serde_json::to_value(&response).expect("responses always serialize");
-                    payload["extensions"] = json!({ "eventId": event.id });
-                    Some(Arc::from(payload.to_string()))
-                })
+                .get_or_init(|| self.plan.answer(&self.engine, &event))
                 .await;
             if let Some(payload) = answer.clone() {
                 metrics::counter!("marquee_router_subscription_deliveries_total").increment(1);
@@ -766,11 +792,25 @@ impl Subscription {
             }
         }
     }
+}
+
+/// What each event of a subscription runs, shared by the subscribers of one
+/// share key.
+impl LivePlan {
+    /// The `next` payload for `event` as JSON text (the event id in
+    /// `extensions.eventId`); `None` when the subscriber may not see it.
+    async fn answer(&self, engine: &Engine, event: &Event) -> Option<Arc<str>> {
+        // Boxed, so an idle subscription does not hold room for it.
+        let response = Box::pin(self.resolve(engine, event)).await?;
+        let mut payload = serde_json::to_value(&response).expect("responses always serialize");
+        payload["extensions"] = json!({ "eventId": event.id });
+        Some(Arc::from(payload.to_string()))
+    }
 
     /// The response for `event`; `None` when the subscriber may not see it
     /// (its entity is hidden from them now) or it names no entity.
-    async fn resolve(&self, event: &Event) -> Option<GraphqlResponse> {
-        let plan = &self.plan;
+    async fn resolve(&self, engine: &Engine, event: &Event) -> Option<GraphqlResponse> {
+        let plan = self;
         let mut errors = Vec::new();
         let root_value = match (&plan.field.source, &plan.entity) {
             (fields::Source::Entity { key }, Some(step)) => {
@@ -783,7 +823,7 @@ impl Subscription {
                     }
                 };
                 let representation = json!({ "__typename": plan.field.return_type, "id": id });
-                self.fetch_entity(step, representation, &mut errors).await?
+                self.fetch_entity(engine, step, representation, &mut errors).await?
             }
             (fields::Source::Value { member }, _) => match member {
                 Some(m) => event.payload.get(m).cloned().unwrap_or(Value::Null),
@@ -797,7 +837,7 @@ impl Subscription {
         let supergraph = &plan.supergraph;
         let execution = Execution::new(
             supergraph,
-            self.engine.client(),
+            engine.client(),
             &plan.variables,
             &plan.headers,
             true,
@@ -840,11 +880,12 @@ impl Subscription {
     /// `None` when the subgraph answers null for them (or cannot answer).
     async fn fetch_entity(
         &self,
+        engine: &Engine,
         step: &EntityStep,
         representation: Value,
         errors: &mut Vec<GraphqlError>,
     ) -> Option<Value> {
-        let plan = &self.plan;
+        let plan = self;
         let mut variables = Map::new();
         for name in &step.variable_usages {
             if let Some(v) = plan.variables.get(name) {
@@ -864,7 +905,7 @@ impl Subscription {
             body: body.into(),
             headers: plan.headers.clone(),
         };
-        let response = match self.engine.client().fetch(request, true).await {
+        let response = match engine.client().fetch(request, true).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(subgraph = %step.service, error = %e, "an event's entity could not be fetched");
