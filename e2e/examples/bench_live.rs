@@ -254,8 +254,14 @@ fn is_delivery(text: &[u8]) -> bool {
 fn frame(buf: &[u8]) -> Option<(u8, &[u8], usize)> {
     let (&b0, &b1) = (buf.first()?, buf.get(1)?);
     let (len, mut at) = match b1 & 0x7f {
-        126 => (u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize, 4),
-        127 => (u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize, 10),
+        126 => (
+            u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
         n => (n as usize, 2),
     };
     // Server frames are not masked; skip a key if one is there anyway.
@@ -548,11 +554,15 @@ mod floor {
 
     /// graphql-transport-ws up to the client's `ping` (ack, pong), then the
     /// bare TCP stream joins the fan-out.
+    // The handshake callback's error type is tungstenite's, large as it is.
+    #[allow(clippy::result_large_err)]
     async fn accept(tcp: TcpStream, sockets: Sockets) -> anyhow::Result<()> {
         let protocol = |_: &Request, mut response: Response| {
             response.headers_mut().insert(
                 "sec-websocket-protocol",
-                tokio_tungstenite::tungstenite::http::HeaderValue::from_static("graphql-transport-ws"),
+                tokio_tungstenite::tungstenite::http::HeaderValue::from_static(
+                    "graphql-transport-ws",
+                ),
             );
             Ok(response)
         };
@@ -595,7 +605,10 @@ mod floor {
                 all.extend(chunk);
             }
         }
-        sockets.lock().unwrap_or_else(|p| p.into_inner()).extend(all);
+        sockets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(all);
     }
 
     /// The WebSocket and the HTTP (mutation) addresses.

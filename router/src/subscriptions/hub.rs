@@ -224,7 +224,8 @@ mod tests {
         let hub = Hub::new(bus.clone());
         let topic = hub.join("m.social.y.1").await.unwrap();
         let (a, b) = (Arc::default(), Arc::default());
-        let count = |c: &Arc<std::sync::atomic::AtomicUsize>| c.load(std::sync::atomic::Ordering::SeqCst);
+        let count =
+            |c: &Arc<std::sync::atomic::AtomicUsize>| c.load(std::sync::atomic::Ordering::SeqCst);
         let first = topic.group(7, || Arc::new(Counting(Arc::clone(&a))));
         // A second subscriber of the same key shares the group.
         let second = topic.group(7, || unreachable!("the key has its group"));

@@ -823,7 +823,8 @@ impl LivePlan {
                     }
                 };
                 let representation = json!({ "__typename": plan.field.return_type, "id": id });
-                self.fetch_entity(engine, step, representation, &mut errors).await?
+                self.fetch_entity(engine, step, representation, &mut errors)
+                    .await?
             }
             (fields::Source::Value { member }, _) => match member {
                 Some(m) => event.payload.get(m).cloned().unwrap_or(Value::Null),
