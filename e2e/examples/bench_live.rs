@@ -130,23 +130,14 @@ async fn main() -> anyhow::Result<()> {
             run(&target, plan)?;
             sys.stop().await;
         }
-        "async-graphql" => {
-            let addr = baseline::serve().await?;
-            let plan = Plan {
-                ws_url: format!("ws://{addr}/graphql"),
-                http_url: format!("http://{addr}/graphql"),
-                token: None,
-                post: "p1".into(),
-                mutation:
-                    "mutation($p: ID!, $b: String!) { addComment(postId: $p, body: $b) { id } }"
-                        .into(),
-                subscribers,
-                rounds,
+        // Plain servers with the one comment mutation and no sign-in.
+        "async-graphql" | "floor" => {
+            let (ws, http) = if target == "floor" {
+                floor::serve().await?
+            } else {
+                let addr = baseline::serve().await?;
+                (addr, addr)
             };
-            run(&target, plan)?;
-        }
-        "floor" => {
-            let (ws, http) = floor::serve().await?;
             let plan = Plan {
                 ws_url: format!("ws://{ws}/graphql"),
                 http_url: format!("http://{http}/graphql"),
