@@ -415,12 +415,14 @@ impl Engine {
                 }
             }
         };
+        let bodies = crate::value::Bodies::default();
         let execution = Execution::new(
             supergraph,
             &self.client,
             &variables,
             headers,
             kind == OperationType::Query,
+            &bodies,
         );
         if let Some(node) = &plan_of.plan.node {
             execution.run(node).await;

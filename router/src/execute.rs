@@ -1,8 +1,9 @@
 //! Runs a query plan: walks its nodes (sequence, parallel, condition, fetch,
 //! flatten, batch fetch), sends each fetch to its subgraph once per step with
-//! every entity representation of that step batched, and merges the answers
-//! into one response tree. Response shaping (aliases already applied by the
-//! planner, fragments, null propagation) happens afterwards in `project`.
+//! every entity representation of that step batched (and deduplicated), and
+//! merges the answers into one response tree. The tree borrows its text from
+//! the subgraphs' response bodies (`value`); response shaping (fragments,
+//! null propagation) happens afterwards in `project`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -15,21 +16,25 @@ use hive_router_query_planner::planner::plan_nodes::{
 };
 use http::HeaderMap;
 use kit::ErrorCode;
-use serde_json::{Map, Value};
+use serde_json::Map;
+use std::borrow::Cow;
 
-use crate::fetch::{SubgraphClient, SubgraphRequest, SubgraphResponse};
-use crate::response::{GraphqlError, PathElem};
+use crate::fetch::{SubgraphClient, SubgraphRequest};
+use crate::response::{GraphqlError, PathElem, Step};
 use crate::supergraph::Supergraph;
+use crate::value::{deep_merge, write_str, Answer, Bodies, Object, Value};
 
 /// The state of one operation's execution.
 pub(crate) struct Execution<'a> {
     pub supergraph: &'a Supergraph,
     pub client: &'a SubgraphClient,
-    pub variables: &'a Map<String, Value>,
+    pub variables: &'a Map<String, serde_json::Value>,
     pub headers: &'a HeaderMap,
     /// Queries may share identical in-flight fetches; mutations never do.
     pub share_fetches: bool,
-    pub data: Mutex<Value>,
+    /// The subgraphs' response bodies, which `data` borrows from.
+    bodies: &'a Bodies,
+    pub data: Mutex<Value<'a>>,
     pub errors: Mutex<Vec<GraphqlError>>,
 }
 
@@ -44,6 +49,46 @@ struct EntityGroup<'p> {
     output_rewrites: Option<&'p Vec<FetchRewrite>>,
 }
 
+/// A group's representations as JSON text (`a,b,...`, each distinct one
+/// once) and, for each entity the group reaches, in walking order, which of
+/// them it sent.
+#[derive(Default)]
+struct Representations {
+    text: Vec<u8>,
+    /// Where each distinct representation lies in `text`.
+    spans: Vec<(usize, usize)>,
+    by_hash: HashMap<u64, u32>,
+    sent: Vec<u32>,
+}
+
+impl Representations {
+    /// Adds the representation `write` produces for the next entity.
+    fn add(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let mark = self.text.len();
+        if !self.spans.is_empty() {
+            self.text.push(b',');
+        }
+        let start = self.text.len();
+        write(&mut self.text);
+        let hash = xxhash_rust::xxh3::xxh3_64(&self.text[start..]);
+        if let Some(&i) = self.by_hash.get(&hash) {
+            let (s, e) = self.spans[i as usize];
+            if self.text[s..e] == self.text[start..] {
+                self.text.truncate(mark);
+                self.sent.push(i);
+                return;
+            }
+        }
+        let i = self.spans.len() as u32;
+        self.spans.push((start, self.text.len()));
+        self.by_hash.entry(hash).or_insert(i);
+        self.sent.push(i);
+    }
+}
+
+/// Where an entity is in the response, and which representation it was sent as.
+type EntityPath = (Vec<PathElem>, u32);
+
 struct FetchSpec<'p> {
     service: &'p str,
     query: &'p str,
@@ -54,9 +99,10 @@ impl<'a> Execution<'a> {
     pub fn new(
         supergraph: &'a Supergraph,
         client: &'a SubgraphClient,
-        variables: &'a Map<String, Value>,
+        variables: &'a Map<String, serde_json::Value>,
         headers: &'a HeaderMap,
         share_fetches: bool,
+        bodies: &'a Bodies,
     ) -> Self {
         Self {
             supergraph,
@@ -64,9 +110,15 @@ impl<'a> Execution<'a> {
             variables,
             headers,
             share_fetches,
-            data: Mutex::new(Value::Object(Map::new())),
+            bodies,
+            data: Mutex::new(Value::Object(Object::default())),
             errors: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Starts from `data` instead of an empty object (a subscription's event).
+    pub fn seed(&self, data: Value<'a>) {
+        *self.data.lock().unwrap_or_else(|p| p.into_inner()) = data;
     }
 
     pub fn run<'s>(&'s self, node: &'s PlanNode) -> BoxFuture<'s, ()> {
@@ -81,7 +133,10 @@ impl<'a> Execution<'a> {
                     join_all(p.nodes.iter().map(|n| self.run(n))).await;
                 }
                 PlanNode::Condition(c) => {
-                    let on = matches!(self.variables.get(&c.condition), Some(Value::Bool(true)));
+                    let on = matches!(
+                        self.variables.get(&c.condition),
+                        Some(serde_json::Value::Bool(true))
+                    );
                     let branch = if on { &c.if_clause } else { &c.else_clause };
                     if let Some(branch) = branch {
                         self.run(branch).await;
@@ -181,25 +236,36 @@ impl<'a> Execution<'a> {
             .extend(errors);
     }
 
-    fn request(&self, spec: &FetchSpec<'_>, extra: Map<String, Value>) -> SubgraphRequest {
-        let mut variables = extra;
-        if let Some(usages) = spec.variable_usages {
-            for name in usages {
-                if let Some(v) = self.variables.get(name) {
-                    variables.insert(name.clone(), v.clone());
-                }
+    /// The `{query, variables}` body, written as text: the operation's own
+    /// variables, then each `(name, representations)` list.
+    fn request(&self, spec: &FetchSpec<'_>, lists: &[(&str, &[u8])]) -> SubgraphRequest {
+        let extra: usize = lists.iter().map(|(_, l)| l.len() + 24).sum();
+        let mut body = Vec::with_capacity(spec.query.len() + 64 + extra);
+        body.extend_from_slice(b"{\"query\":");
+        write_str(&mut body, spec.query);
+        body.extend_from_slice(b",\"variables\":{");
+        let mut first = true;
+        let mut comma = |body: &mut Vec<u8>| {
+            if !std::mem::take(&mut first) {
+                body.push(b',');
+            }
+        };
+        for name in spec.variable_usages.into_iter().flatten() {
+            if let Some(v) = self.variables.get(name) {
+                comma(&mut body);
+                write_str(&mut body, name);
+                body.push(b':');
+                serde_json::to_writer(&mut body, v).expect("JSON values always serialize");
             }
         }
-        #[derive(serde::Serialize)]
-        struct Body<'b> {
-            query: &'b str,
-            variables: &'b Map<String, Value>,
+        for (name, list) in lists {
+            comma(&mut body);
+            write_str(&mut body, name);
+            body.extend_from_slice(b":[");
+            body.extend_from_slice(list);
+            body.push(b']');
         }
-        let body = serde_json::to_vec(&Body {
-            query: spec.query,
-            variables: &variables,
-        })
-        .expect("JSON values always serialize");
+        body.extend_from_slice(b"}}");
         SubgraphRequest {
             subgraph: spec.service.to_string(),
             url: self
@@ -212,15 +278,38 @@ impl<'a> Execution<'a> {
         }
     }
 
+    /// Sends `request` and parses the answer into a tree borrowing from the
+    /// kept body; `Err` (already logged) when the subgraph did not answer
+    /// with a GraphQL response.
+    async fn send(&self, service: &str, request: SubgraphRequest) -> Result<Answer<'a>, ()> {
+        let response = match self.client.fetch(request, self.share_fetches).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(subgraph = service, error = %e, "subgraph fetch failed");
+                return Err(());
+            }
+        };
+        let bodies: &'a Bodies = self.bodies;
+        match Answer::parse(bodies.keep(response.body)) {
+            Some(answer) => Ok(answer),
+            None => {
+                tracing::warn!(
+                    subgraph = service,
+                    "subgraph answered without a GraphQL response"
+                );
+                Err(())
+            }
+        }
+    }
+
     async fn root_fetch(
         &self,
         spec: FetchSpec<'_>,
         document: &hive_router_query_planner::ast::operation::SubgraphFetchOperation,
     ) {
-        let request = self.request(&spec, Map::new());
-        match self.client.fetch(request, self.share_fetches).await {
-            Ok(response) => {
-                let SubgraphResponse { data, errors } = owned(response);
+        let request = self.request(&spec, &[]);
+        match self.send(spec.service, request).await {
+            Ok(Answer { data, errors }) => {
                 if let Some(fields @ Value::Object(_)) = data {
                     let mut root = self.data.lock().expect("data lock is never poisoned");
                     deep_merge(&mut root, fields);
@@ -228,13 +317,12 @@ impl<'a> Execution<'a> {
                 self.push_errors(errors.iter().map(|e| {
                     let path = e
                         .get("path")
-                        .and_then(Value::as_array)
+                        .and_then(serde_json::Value::as_array)
                         .map(|p| p.iter().filter_map(PathElem::from_json).collect());
                     subgraph_error(e, spec.service, path)
                 }));
             }
-            Err(e) => {
-                tracing::warn!(subgraph = spec.service, error = %e, "subgraph fetch failed");
+            Err(()) => {
                 let keys = document.document.operation.selection_set.items.iter();
                 self.push_errors(keys.filter_map(|item| match item {
                     SelectionItem::Field(f) => Some(unavailable(
@@ -247,129 +335,117 @@ impl<'a> Execution<'a> {
         }
     }
 
-    async fn entity_fetch(&self, spec: FetchSpec<'_>, groups: Vec<EntityGroup<'_>>) {
-        // Gather each group's entities and their (deduplicated) representations.
-        let mut located: Vec<(Vec<Vec<PathElem>>, Vec<usize>)> = Vec::new();
-        let mut variables = Map::new();
-        let mut any = false;
+    /// Calls `f` with every entity `group` reaches in `data` that its
+    /// `requires` applies to, in walking order, with its path.
+    fn each_entity<'v>(
+        &self,
+        data: &'v Value<'a>,
+        group: &EntityGroup<'_>,
+        f: &mut dyn FnMut(&'v Object<'a>, &[Step<'_>]),
+    ) {
         let is_a = |condition: &str, typename: &str| self.type_matches(condition, typename);
+        let mut path = Vec::new();
+        for flatten in &group.paths {
+            walk(
+                data,
+                flatten.as_slice(),
+                &is_a,
+                &mut path,
+                &mut |object, path| {
+                    if self.applies(group.requires, object) {
+                        f(object, path)
+                    }
+                },
+            );
+        }
+    }
+
+    /// Each entity's path, by the representation it was sent as.
+    fn entity_paths(&self, group: &EntityGroup<'_>, sent: &[u32]) -> Vec<EntityPath> {
+        let data = self.data.lock().expect("data lock is never poisoned");
+        let mut out = Vec::new();
+        let mut sent = sent.iter();
+        self.each_entity(&data, group, &mut |_, path| {
+            if let Some(&i) = sent.next() {
+                out.push((path.iter().map(|s| s.owned()).collect(), i));
+            }
+        });
+        out
+    }
+
+    async fn entity_fetch(&self, spec: FetchSpec<'_>, groups: Vec<EntityGroup<'_>>) {
+        let is_a = |condition: &str, typename: &str| self.type_matches(condition, typename);
+        // Each group's (deduplicated) representations, written as text.
+        let mut located: Vec<Representations> = Vec::with_capacity(groups.len());
         {
             let data = self.data.lock().expect("data lock is never poisoned");
             for group in &groups {
-                let mut paths = Vec::new();
-                for flatten_path in &group.paths {
-                    collect_paths(
-                        &data,
-                        flatten_path.as_slice(),
-                        &is_a,
-                        &mut Vec::new(),
-                        &mut paths,
-                    );
-                }
-                let mut representations: Vec<Value> = Vec::new();
-                let mut index_of: HashMap<String, usize> = HashMap::new();
-                let mut kept_paths = Vec::new();
-                let mut rep_index = Vec::new();
-                for (path, entity) in paths {
-                    let Some(mut rep) = self.representation(group.requires, entity) else {
-                        continue;
-                    };
+                let mut reps = Representations::default();
+                self.each_entity(&data, group, &mut |entity, _| {
+                    let mut rep = self.representation(group.requires, entity);
                     if let Some(rewrites) = group.input_rewrites {
                         apply_rewrites(&mut rep, rewrites, &is_a);
                     }
-                    let key = rep.to_string();
-                    let idx = *index_of.entry(key).or_insert_with(|| {
-                        representations.push(rep);
-                        representations.len() - 1
-                    });
-                    kept_paths.push(path);
-                    rep_index.push(idx);
-                }
-                any |= !representations.is_empty();
-                variables.insert(group.variable.to_string(), Value::Array(representations));
-                located.push((kept_paths, rep_index));
+                    reps.add(|out| rep.write_json(out));
+                });
+                located.push(reps);
             }
         }
-        if !any {
+        if located.iter().all(|r| r.spans.is_empty()) {
             return;
         }
-        let request = self.request(&spec, variables);
-        let response = match self.client.fetch(request, self.share_fetches).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(subgraph = spec.service, error = %e, "subgraph fetch failed");
-                self.push_errors(
-                    located
-                        .iter()
-                        .flat_map(|(paths, _)| paths.iter())
-                        .map(|p| unavailable(spec.service, p.clone())),
-                );
-                return;
+        let lists: Vec<(&str, &[u8])> = groups
+            .iter()
+            .zip(&located)
+            .map(|(g, r)| (g.variable, r.text.as_slice()))
+            .collect();
+        let request = self.request(&spec, &lists);
+        let Ok(Answer { mut data, errors }) = self.send(spec.service, request).await else {
+            let mut failed = Vec::new();
+            for (group, reps) in groups.iter().zip(&located) {
+                let paths = self.entity_paths(group, &reps.sent);
+                failed.extend(paths.into_iter().map(|(p, _)| unavailable(spec.service, p)));
             }
+            self.push_errors(failed);
+            return;
         };
-        let SubgraphResponse { mut data, errors } = owned(response);
-        // `["_entities", i, ...rest]` becomes `<path of every entity sent as i> ++ rest`.
-        let mut rewritten = Vec::new();
-        for e in &errors {
-            let path = e.get("path").and_then(Value::as_array);
-            let target = path.and_then(|p| {
-                let key = p.first()?.as_str()?;
-                let gi = groups.iter().position(|g| g.response_key == key)?;
-                Some(match p.get(1).and_then(Value::as_u64) {
-                    Some(idx) => (gi, Some(idx as usize), &p[2..]),
-                    None => (gi, None, &p[1..]),
-                })
-            });
-            let Some((gi, idx, rest)) = target else {
-                rewritten.push(subgraph_error(e, spec.service, None));
+        if !errors.is_empty() {
+            let rewritten = self.entity_errors(&spec, &groups, &located, data.as_ref(), &errors);
+            self.push_errors(rewritten);
+        }
+        let mut root = self.data.lock().expect("data lock is never poisoned");
+        for (group, reps) in groups.iter().zip(&located) {
+            let Some(Value::Array(entities)) = data
+                .as_mut()
+                .and_then(Value::as_object_mut)
+                .and_then(|d| d.remove(group.response_key))
+            else {
                 continue;
             };
-            let (paths, rep_index) = &located[gi];
-            let answers = data
-                .as_ref()
-                .and_then(|d| d.get(groups[gi].response_key))
-                .and_then(Value::as_array);
-            // Some subgraphs (async-graphql) drop the index from `_entities`
-            // error paths and null the failed entity: the null answers say
-            // which entities the error belongs to.
-            let belongs = |r: usize| match idx {
-                Some(i) => r == i,
-                None => answers.is_some_and(|a| a.get(r).is_none_or(Value::is_null)),
-            };
-            let mut placed = false;
-            for (path, _) in paths.iter().zip(rep_index).filter(|(_, &r)| belongs(r)) {
-                let mut full = path.clone();
-                full.extend(rest.iter().filter_map(PathElem::from_json));
-                rewritten.push(subgraph_error(e, spec.service, Some(full)));
-                placed = true;
-            }
-            if !placed {
-                rewritten.push(subgraph_error(e, spec.service, Some(common_prefix(paths))));
-            }
-        }
-        self.push_errors(rewritten);
-        {
-            let mut root = self.data.lock().expect("data lock is never poisoned");
-            for (group, (paths, rep_index)) in groups.iter().zip(&located) {
-                let Some(Value::Array(entities)) = data
-                    .as_mut()
-                    .and_then(Value::as_object_mut)
-                    .and_then(|d| d.remove(group.response_key))
-                else {
-                    continue;
-                };
-                // Each answer moves into the response; one sent for several
-                // entities (deduplicated) is copied for all but the last.
-                let mut uses = vec![0usize; entities.len()];
-                for &i in rep_index {
-                    if let Some(u) = uses.get_mut(i) {
-                        *u += 1;
-                    }
+            // Each answer moves into the response; one sent for several
+            // entities (deduplicated) is copied for all but the last.
+            let mut uses = vec![0usize; entities.len()];
+            for &i in &reps.sent {
+                if let Some(u) = uses.get_mut(i as usize) {
+                    *u += 1;
                 }
-                let mut answers: Vec<Option<Value>> = entities.into_iter().map(Some).collect();
-                for (path, &idx) in paths.iter().zip(rep_index) {
+            }
+            let mut answers: Vec<Option<Value<'a>>> = entities.into_iter().map(Some).collect();
+            let mut sent = reps.sent.iter();
+            for flatten in &group.paths {
+                walk_mut(&mut root, flatten.as_slice(), &is_a, &mut |target| {
+                    let applies = target
+                        .as_object()
+                        .is_some_and(|o| self.applies(group.requires, o));
+                    if !applies {
+                        return;
+                    }
+                    let Some(&idx) = sent.next() else {
+                        return;
+                    };
+                    let idx = idx as usize;
                     let (Some(slot), Some(left)) = (answers.get_mut(idx), uses.get_mut(idx)) else {
-                        continue;
+                        return;
                     };
                     *left -= 1;
                     let answer = if *left == 0 {
@@ -378,40 +454,103 @@ impl<'a> Execution<'a> {
                         slot.clone()
                     };
                     let Some(mut answer) = answer else {
-                        continue;
+                        return;
                     };
                     if let Some(rewrites) = group.output_rewrites {
                         apply_rewrites(&mut answer, rewrites, &is_a);
                     }
-                    if let Some(target) = value_at_mut(&mut root, path) {
-                        deep_merge(target, answer);
-                    }
-                }
+                    deep_merge(target, answer);
+                });
             }
         }
     }
 
+    /// `["_entities", i, ...rest]` becomes `<path of every entity sent as i> ++ rest`.
+    fn entity_errors(
+        &self,
+        spec: &FetchSpec<'_>,
+        groups: &[EntityGroup<'_>],
+        located: &[Representations],
+        data: Option<&Value<'a>>,
+        errors: &[serde_json::Value],
+    ) -> Vec<GraphqlError> {
+        let mut paths_of: Vec<Option<Vec<EntityPath>>> = vec![None; groups.len()];
+        let mut rewritten = Vec::new();
+        for e in errors {
+            let path = e.get("path").and_then(serde_json::Value::as_array);
+            let target = path.and_then(|p| {
+                let key = p.first()?.as_str()?;
+                let gi = groups.iter().position(|g| g.response_key == key)?;
+                Some(match p.get(1).and_then(serde_json::Value::as_u64) {
+                    Some(idx) => (gi, Some(idx as usize), &p[2..]),
+                    None => (gi, None, &p[1..]),
+                })
+            });
+            let Some((gi, idx, rest)) = target else {
+                rewritten.push(subgraph_error(e, spec.service, None));
+                continue;
+            };
+            let paths = paths_of[gi]
+                .get_or_insert_with(|| self.entity_paths(&groups[gi], &located[gi].sent));
+            let answers = data
+                .and_then(Value::as_object)
+                .and_then(|d| d.get(groups[gi].response_key))
+                .and_then(|a| match a {
+                    Value::Array(items) => Some(items),
+                    _ => None,
+                });
+            // Some subgraphs (async-graphql) drop the index from `_entities`
+            // error paths and null the failed entity: the null answers say
+            // which entities the error belongs to.
+            let belongs = |r: usize| match idx {
+                Some(i) => r == i,
+                None => answers.is_some_and(|a| a.get(r).is_none_or(Value::is_null)),
+            };
+            let mut placed = false;
+            for (path, _) in paths.iter().filter(|(_, r)| belongs(*r as usize)) {
+                let mut full = path.clone();
+                full.extend(rest.iter().filter_map(PathElem::from_json));
+                rewritten.push(subgraph_error(e, spec.service, Some(full)));
+                placed = true;
+            }
+            if !placed {
+                let all: Vec<Vec<PathElem>> = paths.iter().map(|(p, _)| p.clone()).collect();
+                rewritten.push(subgraph_error(e, spec.service, Some(common_prefix(&all))));
+            }
+        }
+        rewritten
+    }
+
     /// The representation of `entity` for a fetch whose `requires` selection is
-    /// given: the key (and `@requires`) fields of the matching type fragment.
-    fn representation(&self, requires: &SelectionSet, entity: &Value) -> Option<Value> {
-        let object = entity.as_object()?;
-        let typename = object.get("__typename").and_then(Value::as_str)?;
-        let mut out = Map::new();
-        let mut matched = false;
+    /// given: the key (and `@requires`) fields of the matching type fragments.
+    fn representation<'r>(&self, requires: &'r SelectionSet, entity: &Object<'r>) -> Value<'r> {
+        let typename = entity.typename().unwrap_or_default();
+        let mut out = Object::with_capacity(4);
         for item in &requires.items {
             if let SelectionItem::InlineFragment(f) = item {
                 if self.type_matches(&f.type_condition, typename) {
-                    matched = true;
-                    copy_selection(&f.selections, object, &mut out);
+                    copy_selection(&f.selections, entity, &mut out);
                 }
             }
         }
-        if !matched {
-            return None;
+        if out.get("__typename").is_none() {
+            out.insert(
+                Cow::Borrowed("__typename"),
+                Value::String(Cow::Owned(typename.to_string())),
+            );
         }
-        out.entry("__typename")
-            .or_insert_with(|| Value::String(typename.to_string()));
-        Some(Value::Object(out))
+        Value::Object(out)
+    }
+
+    /// Whether `requires` has a type fragment for the entity's `__typename`.
+    fn applies(&self, requires: &SelectionSet, entity: &Object<'_>) -> bool {
+        let Some(typename) = entity.typename() else {
+            return false;
+        };
+        requires.items.iter().any(|item| {
+            matches!(item, SelectionItem::InlineFragment(f)
+                if self.type_matches(&f.type_condition, typename))
+        })
     }
 
     fn type_matches(&self, condition: &str, typename: &str) -> bool {
@@ -424,15 +563,6 @@ impl<'a> Execution<'a> {
                 .interface_members(condition)
                 .is_some_and(|m| m.contains(typename))
     }
-}
-
-/// The subgraph's answer to keep: moved out when this fetch is its only
-/// reader, copied when an identical in-flight fetch shares it.
-fn owned(response: std::sync::Arc<SubgraphResponse>) -> SubgraphResponse {
-    std::sync::Arc::try_unwrap(response).unwrap_or_else(|shared| SubgraphResponse {
-        data: shared.data.clone(),
-        errors: shared.errors.clone(),
-    })
 }
 
 /// Whether an object of the second type is an instance of the first.
@@ -450,7 +580,7 @@ fn common_prefix(paths: &[Vec<PathElem>]) -> Vec<PathElem> {
 }
 
 fn root_path() -> FlattenNodePath {
-    serde_json::from_value(Value::Array(vec![])).expect("an empty path deserializes")
+    serde_json::from_value(serde_json::Value::Array(vec![])).expect("an empty path deserializes")
 }
 
 fn unavailable(service: &str, path: Vec<PathElem>) -> GraphqlError {
@@ -464,21 +594,28 @@ fn unavailable(service: &str, path: Vec<PathElem>) -> GraphqlError {
 
 /// A subgraph's error, moved to the client's path; its own code is kept (the
 /// subgraph speaks kit's list too), `serviceName` says where it came from.
-fn subgraph_error(e: &Value, service: &str, path: Option<Vec<PathElem>>) -> GraphqlError {
+fn subgraph_error(
+    e: &serde_json::Value,
+    service: &str,
+    path: Option<Vec<PathElem>>,
+) -> GraphqlError {
     let message = e
         .get("message")
-        .and_then(Value::as_str)
+        .and_then(serde_json::Value::as_str)
         .unwrap_or("subgraph error")
         .to_string();
     let mut extensions = e
         .get("extensions")
-        .and_then(Value::as_object)
+        .and_then(serde_json::Value::as_object)
         .cloned()
         .unwrap_or_default();
     extensions
         .entry("code")
-        .or_insert_with(|| Value::String(ErrorCode::Internal.as_str().into()));
-    extensions.insert("serviceName".into(), Value::String(service.into()));
+        .or_insert_with(|| serde_json::Value::String(ErrorCode::Internal.as_str().into()));
+    extensions.insert(
+        "serviceName".into(),
+        serde_json::Value::String(service.into()),
+    );
     GraphqlError {
         message,
         locations: None,
@@ -489,11 +626,7 @@ fn subgraph_error(e: &Value, service: &str, path: Option<Vec<PathElem>>) -> Grap
 
 /// Copies the fields `selections` names from `object` (by response key) into
 /// `out` (by field name, as representations are keyed).
-fn copy_selection(
-    selections: &SelectionSet,
-    object: &Map<String, Value>,
-    out: &mut Map<String, Value>,
-) {
+fn copy_selection<'r>(selections: &'r SelectionSet, object: &Object<'r>, out: &mut Object<'r>) {
     for item in &selections.items {
         match item {
             SelectionItem::Field(f) => {
@@ -505,13 +638,10 @@ fn copy_selection(
                 } else {
                     copy_nested(&f.selections, v)
                 };
-                out.insert(f.name.clone(), v);
+                out.insert(Cow::Borrowed(&f.name), v);
             }
             SelectionItem::InlineFragment(frag) => {
-                let applies = object
-                    .get("__typename")
-                    .and_then(Value::as_str)
-                    .is_none_or(|t| t == frag.type_condition);
+                let applies = object.typename().is_none_or(|t| t == frag.type_condition);
                 if applies {
                     copy_selection(&frag.selections, object, out);
                 }
@@ -521,10 +651,10 @@ fn copy_selection(
     }
 }
 
-fn copy_nested(selections: &SelectionSet, value: &Value) -> Value {
+fn copy_nested<'r>(selections: &'r SelectionSet, value: &Value<'r>) -> Value<'r> {
     match value {
         Value::Object(o) => {
-            let mut out = Map::new();
+            let mut out = Object::with_capacity(o.len());
             copy_selection(selections, o, &mut out);
             Value::Object(out)
         }
@@ -535,15 +665,18 @@ fn copy_nested(selections: &SelectionSet, value: &Value) -> Value {
     }
 }
 
-fn apply_rewrites(value: &mut Value, rewrites: &[FetchRewrite], is_a: &TypeMatcher<'_>) {
+fn apply_rewrites(value: &mut Value<'_>, rewrites: &[FetchRewrite], is_a: &TypeMatcher<'_>) {
     for rewrite in rewrites {
         match rewrite {
             FetchRewrite::ValueSetter(s) => rewrite_at(value, &s.path, is_a, &mut |parent, key| {
-                parent.insert(key.to_string(), Value::String(s.set_value_to.clone()));
+                parent.insert(
+                    Cow::Owned(key.to_string()),
+                    Value::String(Cow::Owned(s.set_value_to.clone())),
+                );
             }),
             FetchRewrite::KeyRenamer(r) => rewrite_at(value, &r.path, is_a, &mut |parent, key| {
                 if let Some(v) = parent.remove(key) {
-                    parent.insert(r.rename_key_to.clone(), v);
+                    parent.insert(Cow::Owned(r.rename_key_to.clone()), v);
                 }
             }),
         }
@@ -551,171 +684,172 @@ fn apply_rewrites(value: &mut Value, rewrites: &[FetchRewrite], is_a: &TypeMatch
 }
 
 /// Calls `f(parent, last_key)` at every place `path` reaches in `value`.
-fn rewrite_at(
-    value: &mut Value,
+fn rewrite_at<'a>(
+    value: &mut Value<'a>,
     path: &[FetchNodePathSegment],
     is_a: &TypeMatcher<'_>,
-    f: &mut dyn FnMut(&mut Map<String, Value>, &str),
+    f: &mut dyn FnMut(&mut Object<'a>, &str),
 ) {
     match value {
         Value::Array(items) => items.iter_mut().for_each(|i| rewrite_at(i, path, is_a, f)),
-        Value::Object(object) => match path {
-            [] => {}
-            [FetchNodePathSegment::TypenameEquals(types), rest @ ..] => {
-                let matches = object
-                    .get("__typename")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| types.iter().any(|c| is_a(c, t)));
-                if matches {
-                    let mut v = Value::Object(std::mem::take(object));
-                    rewrite_at(&mut v, rest, is_a, f);
-                    if let Value::Object(o) = v {
-                        *object = o;
-                    }
-                }
-            }
-            [FetchNodePathSegment::Key(key)] => f(object, key),
-            [FetchNodePathSegment::Key(key), rest @ ..] => {
-                if let Some(child) = object.get_mut(key) {
-                    rewrite_at(child, rest, is_a, f);
-                }
-            }
-        },
+        Value::Object(object) => rewrite_object(object, path, is_a, f),
         _ => {}
     }
 }
 
-/// Every concrete path (keys and list indexes) `flatten` reaches in `value`,
-/// with the object found there (so it is not looked up again).
-fn collect_paths<'v>(
-    value: &'v Value,
-    flatten: &[FlattenNodePathSegment],
+fn rewrite_object<'a>(
+    object: &mut Object<'a>,
+    path: &[FetchNodePathSegment],
     is_a: &TypeMatcher<'_>,
-    prefix: &mut Vec<PathElem>,
-    out: &mut Vec<(Vec<PathElem>, &'v Value)>,
+    f: &mut dyn FnMut(&mut Object<'a>, &str),
 ) {
-    match (flatten, value) {
-        (_, Value::Null) => {}
-        ([], Value::Object(_)) => out.push((prefix.clone(), value)),
-        ([], Value::Array(items)) => {
-            // A flatten path that ends on a list means each of its items.
-            for (i, item) in items.iter().enumerate() {
-                prefix.push(PathElem::Index(i));
-                collect_paths(item, flatten, is_a, prefix, out);
-                prefix.pop();
-            }
-        }
-        ([FlattenNodePathSegment::List, rest @ ..], Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                prefix.push(PathElem::Index(i));
-                collect_paths(item, rest, is_a, prefix, out);
-                prefix.pop();
-            }
-        }
-        ([FlattenNodePathSegment::Field(name), rest @ ..], Value::Object(o)) => {
-            if let Some(child) = o.get(name) {
-                prefix.push(PathElem::Key(name.clone()));
-                collect_paths(child, rest, is_a, prefix, out);
-                prefix.pop();
-            }
-        }
-        ([FlattenNodePathSegment::TypeCondition(types), rest @ ..], Value::Object(o)) => {
-            let matches = o
-                .get("__typename")
-                .and_then(Value::as_str)
+    match path {
+        [] => {}
+        [FetchNodePathSegment::TypenameEquals(types), rest @ ..] => {
+            let matches = object
+                .typename()
                 .is_some_and(|t| types.iter().any(|c| is_a(c, t)));
             if matches {
-                collect_paths(value, rest, is_a, prefix, out);
+                rewrite_object(object, rest, is_a, f);
             }
         }
-        // A list where the path expects an object (or the reverse): walk its items.
+        [FetchNodePathSegment::Key(key)] => f(object, key),
+        [FetchNodePathSegment::Key(key), rest @ ..] => {
+            if let Some(child) = object.get_mut(key) {
+                rewrite_at(child, rest, is_a, f);
+            }
+        }
+    }
+}
+
+/// Calls `f` with every object `flatten` reaches in `value` (keys, list
+/// items, type conditions), with its path.
+fn walk<'v, 'a, 'p>(
+    value: &'v Value<'a>,
+    flatten: &'p [FlattenNodePathSegment],
+    is_a: &TypeMatcher<'_>,
+    path: &mut Vec<Step<'p>>,
+    f: &mut dyn FnMut(&'v Object<'a>, &[Step<'p>]),
+) {
+    match (flatten, value) {
+        ([], Value::Object(o)) => f(o, path),
+        ([FlattenNodePathSegment::Field(name), rest @ ..], Value::Object(o)) => {
+            if let Some(child) = o.get(name) {
+                path.push(Step::Key(name));
+                walk(child, rest, is_a, path, f);
+                path.pop();
+            }
+        }
+        ([FlattenNodePathSegment::TypeCondition(types), rest @ ..], Value::Object(o))
+            if o.typename()
+                .is_some_and(|t| types.iter().any(|c| is_a(c, t))) =>
+        {
+            walk(value, rest, is_a, path, f);
+        }
+        // `@` walks a list's items; a list where the path expects an object
+        // (or a path that ends on a list) means each of its items too.
         (_, Value::Array(items)) => {
+            let rest = match flatten {
+                [FlattenNodePathSegment::List, rest @ ..] => rest,
+                _ => flatten,
+            };
             for (i, item) in items.iter().enumerate() {
-                prefix.push(PathElem::Index(i));
-                collect_paths(item, flatten, is_a, prefix, out);
-                prefix.pop();
+                path.push(Step::Index(i));
+                walk(item, rest, is_a, path, f);
+                path.pop();
             }
         }
         _ => {}
     }
 }
 
-fn value_at_mut<'v>(mut value: &'v mut Value, path: &[PathElem]) -> Option<&'v mut Value> {
-    for elem in path {
-        value = match elem {
-            PathElem::Key(k) => value.get_mut(k)?,
-            PathElem::Index(i) => value.get_mut(i)?,
-        };
-    }
-    Some(value)
-}
-
-/// Merges `source` into `target`: objects field by field, lists item by item.
-pub(crate) fn deep_merge(target: &mut Value, source: Value) {
-    match (target, source) {
-        (Value::Object(t), Value::Object(s)) => {
-            for (k, v) in s {
-                match t.get_mut(&k) {
-                    Some(existing) => deep_merge(existing, v),
-                    None => {
-                        t.insert(k, v);
-                    }
-                }
+/// `walk` for changing what it reaches.
+fn walk_mut<'a>(
+    value: &mut Value<'a>,
+    flatten: &[FlattenNodePathSegment],
+    is_a: &TypeMatcher<'_>,
+    f: &mut dyn FnMut(&mut Value<'a>),
+) {
+    match (flatten, &mut *value) {
+        ([], Value::Object(_)) => f(value),
+        ([FlattenNodePathSegment::Field(name), rest @ ..], Value::Object(o)) => {
+            if let Some(child) = o.get_mut(name) {
+                walk_mut(child, rest, is_a, f);
             }
         }
-        (Value::Array(t), Value::Array(s)) if t.len() == s.len() => {
-            for (ti, si) in t.iter_mut().zip(s) {
-                deep_merge(ti, si);
+        ([FlattenNodePathSegment::TypeCondition(types), rest @ ..], Value::Object(o))
+            if o.typename()
+                .is_some_and(|t| types.iter().any(|c| is_a(c, t))) =>
+        {
+            walk_mut(value, rest, is_a, f);
+        }
+        (_, Value::Array(items)) => {
+            let rest = match flatten {
+                [FlattenNodePathSegment::List, rest @ ..] => rest,
+                _ => flatten,
+            };
+            for item in items.iter_mut() {
+                walk_mut(item, rest, is_a, f);
             }
         }
-        // A null from a later fetch must not erase data an earlier one gave.
-        (t, s) => {
-            if !s.is_null() || t.is_null() {
-                *t = s;
-            }
-        }
+        _ => {}
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn deep_merge_joins_objects_and_lists_and_keeps_data_over_null() {
-        let mut a = json!({"a": {"x": 1}, "l": [{"id": 1}, {"id": 2}], "n": {"k": 1}});
-        deep_merge(
-            &mut a,
-            json!({"a": {"y": 2}, "l": [{"t": "a"}, {"t": "b"}], "n": null}),
-        );
-        assert_eq!(
-            a,
-            json!({"a": {"x": 1, "y": 2}, "l": [{"id": 1, "t": "a"}, {"id": 2, "t": "b"}], "n": {"k": 1}})
-        );
-    }
 
     #[test]
     fn flatten_paths_walk_lists_and_type_conditions() {
-        let data = json!({"feed": [
+        let text = r#"{"feed": [
             {"__typename": "Movie", "id": 1},
             {"__typename": "Series", "id": 2},
             null,
             {"__typename": "Movie", "id": 3}
-        ]});
-        let path: FlattenNodePath =
-            serde_json::from_value(json!([{"Field": "feed"}, "@", {"TypeCondition": ["Movie"]}]))
-                .unwrap();
-        let mut out = Vec::new();
+        ]}"#;
+        let data: Value = serde_json::from_str(text).unwrap();
+        let path: FlattenNodePath = serde_json::from_value(
+            serde_json::json!([{"Field": "feed"}, "@", {"TypeCondition": ["Movie"]}]),
+        )
+        .unwrap();
         let exact = |c: &str, t: &str| c == t;
-        collect_paths(&data, path.as_slice(), &exact, &mut Vec::new(), &mut out);
-        assert_eq!(out[1].1["id"], 3);
+        let mut found = Vec::new();
+        walk(
+            &data,
+            path.as_slice(),
+            &exact,
+            &mut Vec::new(),
+            &mut |o, p| {
+                found.push((
+                    p.iter().map(|s| s.owned()).collect::<Vec<_>>(),
+                    o.get("id").cloned(),
+                ));
+            },
+        );
         assert_eq!(
-            out.into_iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            found,
             vec![
-                vec![PathElem::Key("feed".into()), PathElem::Index(0)],
-                vec![PathElem::Key("feed".into()), PathElem::Index(3)],
+                (
+                    vec![PathElem::Key("feed".into()), PathElem::Index(0)],
+                    Some(Value::Number(1.into()))
+                ),
+                (
+                    vec![PathElem::Key("feed".into()), PathElem::Index(3)],
+                    Some(Value::Number(3.into()))
+                ),
             ]
+        );
+        let mut data = data;
+        let mut seen = 0;
+        walk_mut(&mut data, path.as_slice(), &exact, &mut |v| {
+            seen += 1;
+            deep_merge(v, serde_json::from_str(r#"{"t": "x"}"#).unwrap());
+        });
+        assert_eq!(seen, 2);
+        assert_eq!(
+            data.to_serde()["feed"][3],
+            serde_json::json!({"__typename": "Movie", "id": 3, "t": "x"})
         );
     }
 }

@@ -10,16 +10,22 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use http::HeaderMap;
-use serde::Deserialize;
-use serde_json::Value;
 
-/// What a subgraph answered.
-#[derive(Debug, Default, Deserialize)]
+/// What a subgraph answered: the body of a response that may be a GraphQL
+/// response (a success status, or a GraphQL media type with any status).
+/// Each reader parses it in place; one that finds no GraphQL response in it
+/// treats the subgraph as unavailable.
+#[derive(Debug, Clone, Default)]
 pub struct SubgraphResponse {
-    #[serde(default)]
-    pub data: Option<Value>,
-    #[serde(default)]
-    pub errors: Vec<Value>,
+    pub body: Bytes,
+}
+
+impl SubgraphResponse {
+    /// `data` and `errors`, as owned JSON; `None` when the body is no
+    /// GraphQL response.
+    pub fn parse(&self) -> Option<(Option<serde_json::Value>, Vec<serde_json::Value>)> {
+        crate::value::Answer::parse(&self.body).map(|a| (a.data.map(|d| d.to_serde()), a.errors))
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -39,7 +45,7 @@ pub struct SubgraphRequest {
     pub headers: HeaderMap,
 }
 
-pub type FetchResult = Result<Arc<SubgraphResponse>, FetchError>;
+pub type FetchResult = Result<SubgraphResponse, FetchError>;
 
 /// How a request reaches a subgraph. The HTTP implementation is below; a
 /// per-subgraph breaker or retry budget is another implementation wrapping it.
@@ -86,21 +92,24 @@ impl Transport for HttpTransport {
                 .await
                 .map_err(|e| unavailable(e.to_string()))?;
             let status = response.status();
+            // A GraphQL response with a 4xx/5xx status (graphql-response+json
+            // request errors) still carries errors worth showing; any other
+            // failed status means the subgraph is not serving.
+            let graphql_type = response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("application/graphql-response+json"));
+            if !status.is_success() && !graphql_type {
+                return Err(unavailable(format!(
+                    "HTTP {status} without a GraphQL response"
+                )));
+            }
             let body = response
                 .bytes()
                 .await
                 .map_err(|e| unavailable(e.to_string()))?;
-            // A GraphQL response with a 4xx/5xx status (graphql-response+json
-            // request errors) still carries errors worth showing; anything that
-            // is not a GraphQL response means the subgraph is not serving.
-            match serde_json::from_slice::<SubgraphResponse>(&body) {
-                Ok(parsed) if parsed.data.is_some() || !parsed.errors.is_empty() => {
-                    Ok(Arc::new(parsed))
-                }
-                _ => Err(unavailable(format!(
-                    "HTTP {status} without a GraphQL response"
-                ))),
-            }
+            Ok(SubgraphResponse { body })
         }
         .boxed()
     }
@@ -196,10 +205,9 @@ mod tests {
             let gate = self.gate.clone();
             async move {
                 gate.notified().await;
-                Ok(Arc::new(SubgraphResponse {
-                    data: Some(serde_json::json!({"a": 1})),
-                    errors: vec![],
-                }))
+                Ok(SubgraphResponse {
+                    body: Bytes::from_static(br#"{"data":{"a":1}}"#),
+                })
             }
             .boxed()
         }
@@ -234,7 +242,10 @@ mod tests {
         };
         let (a, b, c, d, ()) = tokio::join!(a, b, c, d, release);
         for r in [a, b, c, d] {
-            assert_eq!(r.unwrap().data, Some(serde_json::json!({"a": 1})));
+            assert_eq!(
+                r.unwrap().parse().unwrap().0,
+                Some(serde_json::json!({"a": 1}))
+            );
         }
         // t1 shared; t2 has other credentials; the unshared (mutation) call runs on its own.
         assert_eq!(calls.load(Ordering::SeqCst), 3);

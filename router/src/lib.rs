@@ -22,6 +22,7 @@ mod response;
 mod rest;
 mod subscriptions;
 mod supergraph;
+mod value;
 mod variables;
 
 use std::sync::Arc;

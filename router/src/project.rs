@@ -7,62 +7,40 @@ use graphql_tools::static_graphql::schema::Type;
 use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use kit::ErrorCode;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
-use crate::response::{GraphqlError, PathElem};
+use crate::response::{GraphqlError, Step};
 use crate::supergraph::SchemaIndex;
+use crate::value::{write_str, Object, Value};
+
+/// The response's own JSON (what `root` builds).
+type Json = serde_json::Value;
 
 pub(crate) struct Projection<'a> {
     pub schema: &'a SchemaIndex,
-    pub variables: &'a Map<String, Value>,
+    pub variables: &'a Map<String, Json>,
     pub errors: &'a mut Vec<GraphqlError>,
 }
 
 /// A non-null position became null: its parent must become null too.
 struct NullBubble;
 
-/// One step of the path being completed, borrowed from the operation: the
-/// path is only turned into owned `PathElem`s when an error needs it, so a
-/// response costs no allocation per field for it.
-#[derive(Clone, Copy)]
-enum Step<'s> {
-    Key(&'s str),
-    Index(usize),
-}
-
-impl Step<'_> {
-    fn owned(self) -> PathElem {
-        match self {
-            Step::Key(k) => PathElem::Key(k.to_string()),
-            Step::Index(i) => PathElem::Index(i),
-        }
-    }
-
-    fn is(&self, elem: &PathElem) -> bool {
-        match (self, elem) {
-            (Step::Key(a), PathElem::Key(b)) => *a == b,
-            (Step::Index(a), PathElem::Index(b)) => a == b,
-            _ => false,
-        }
-    }
-}
-
 impl Projection<'_> {
     /// The response `data` for `selections` on the root type; `null` when null
     /// propagation reached the root.
-    pub fn root(&mut self, selections: &SelectionSet, root_type: &str, data: &Value) -> Value {
-        let empty = Map::new();
+    pub fn root(&mut self, selections: &SelectionSet, root_type: &str, data: &Value<'_>) -> Json {
+        let empty = Object::default();
         let object = data.as_object().unwrap_or(&empty);
         let mut out = Map::new();
         let mut path = Vec::new();
         match self.object(selections, root_type, object, &mut path, &mut out) {
-            Ok(()) => Value::Object(out),
-            Err(NullBubble) => Value::Null,
+            Ok(()) => Json::Object(out),
+            Err(NullBubble) => Json::Null,
         }
     }
 
     fn included(&self, skip_if: &Option<String>, include_if: &Option<String>) -> bool {
-        let flag = |name: &String| matches!(self.variables.get(name), Some(Value::Bool(true)));
+        let flag = |name: &String| matches!(self.variables.get(name), Some(Json::Bool(true)));
         !skip_if.as_ref().is_some_and(flag) && include_if.as_ref().is_none_or(flag)
     }
 
@@ -70,9 +48,9 @@ impl Projection<'_> {
         &mut self,
         selections: &'s SelectionSet,
         type_name: &str,
-        object: &Map<String, Value>,
+        object: &Object<'_>,
         path: &mut Vec<Step<'s>>,
-        out: &mut Map<String, Value>,
+        out: &mut Map<String, Json>,
     ) -> Result<(), NullBubble> {
         for item in &selections.items {
             match item {
@@ -85,8 +63,8 @@ impl Projection<'_> {
                     if field.name == "__typename" {
                         let typename = object
                             .get("__typename")
-                            .cloned()
-                            .unwrap_or_else(|| Value::String(type_name.to_string()));
+                            .map(Value::to_serde)
+                            .unwrap_or_else(|| Json::String(type_name.to_string()));
                         out.insert(key.to_string(), typename);
                         continue;
                     }
@@ -103,7 +81,7 @@ impl Projection<'_> {
                         Ok(v) => {
                             // Merged fields (the same key twice) fill in, never replace.
                             match out.get_mut(key) {
-                                Some(existing) => crate::execute::deep_merge(existing, v),
+                                Some(existing) => merge_json(existing, v),
                                 None => {
                                     out.insert(key.to_string(), v);
                                 }
@@ -134,25 +112,25 @@ impl Projection<'_> {
     fn complete<'s>(
         &mut self,
         ty: &Type,
-        value: &Value,
+        value: &Value<'_>,
         selections: &'s SelectionSet,
         path: &mut Vec<Step<'s>>,
-    ) -> Result<Value, NullBubble> {
+    ) -> Result<Json, NullBubble> {
         match ty {
             Type::NonNullType(inner) => {
                 let v = self
                     .complete(inner, value, selections, path)
-                    .unwrap_or(Value::Null);
+                    .unwrap_or(Json::Null);
                 if v.is_null() {
                     self.null_error(path);
                     return Err(NullBubble);
                 }
                 Ok(v)
             }
-            _ if value.is_null() => Ok(Value::Null),
+            _ if value.is_null() => Ok(Json::Null),
             Type::ListType(inner) => {
                 let Value::Array(items) = value else {
-                    return Ok(Value::Null);
+                    return Ok(Json::Null);
                 };
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
@@ -162,26 +140,23 @@ impl Projection<'_> {
                     match completed {
                         Ok(v) => out.push(v),
                         // A non-null item went null: the (nullable) list is null.
-                        Err(NullBubble) => return Ok(Value::Null),
+                        Err(NullBubble) => return Ok(Json::Null),
                     }
                 }
-                Ok(Value::Array(out))
+                Ok(Json::Array(out))
             }
             Type::NamedType(name) => {
                 if self.schema.is_leaf(name) {
-                    return Ok(value.clone());
+                    return Ok(value.to_serde());
                 }
                 let Value::Object(object) = value else {
-                    return Ok(Value::Null);
+                    return Ok(Json::Null);
                 };
-                let runtime = object
-                    .get("__typename")
-                    .and_then(Value::as_str)
-                    .unwrap_or(name);
+                let runtime = object.typename().unwrap_or(name);
                 let mut out = Map::new();
                 match self.object(selections, runtime, object, path, &mut out) {
-                    Ok(()) => Ok(Value::Object(out)),
-                    Err(NullBubble) => Ok(Value::Null),
+                    Ok(()) => Ok(Json::Object(out)),
+                    Err(NullBubble) => Ok(Json::Null),
                 }
             }
         }
@@ -195,12 +170,12 @@ impl Projection<'_> {
         &mut self,
         selections: &SelectionSet,
         root_type: &str,
-        data: &Value,
+        data: &Value<'_>,
     ) -> Option<Vec<u8>> {
         if merges_fields(selections, &mut Vec::new()) {
             return None;
         }
-        let empty = Map::new();
+        let empty = Object::default();
         let object = data.as_object().unwrap_or(&empty);
         let mut out = Vec::with_capacity(1024);
         let mut path = Vec::new();
@@ -222,7 +197,7 @@ impl Projection<'_> {
         &mut self,
         selections: &'s SelectionSet,
         type_name: &str,
-        object: &Map<String, Value>,
+        object: &Object<'_>,
         path: &mut Vec<Step<'s>>,
         out: &mut Vec<u8>,
         first: &mut bool,
@@ -251,8 +226,8 @@ impl Projection<'_> {
                     write_key(out, key);
                     let Some(field_type) = field_type else {
                         match object.get("__typename") {
-                            Some(t) => write_value(out, t),
-                            None => write_value(out, &Value::String(type_name.to_string())),
+                            Some(t) => t.write_json(out),
+                            None => write_str(out, type_name),
                         }
                         continue;
                     };
@@ -285,7 +260,7 @@ impl Projection<'_> {
     fn write_complete<'s>(
         &mut self,
         ty: &Type,
-        value: &Value,
+        value: &Value<'_>,
         selections: &'s SelectionSet,
         path: &mut Vec<Step<'s>>,
         out: &mut Vec<u8>,
@@ -333,7 +308,7 @@ impl Projection<'_> {
             }
             Type::NamedType(name) => {
                 if self.schema.is_leaf(name) {
-                    write_value(out, value);
+                    value.write_json(out);
                     return Ok(false);
                 }
                 let Value::Object(object) = value else {
@@ -390,8 +365,31 @@ fn write_key(out: &mut Vec<u8>, key: &str) {
     out.extend_from_slice(b"\":");
 }
 
-fn write_value(out: &mut Vec<u8>, value: &Value) {
-    serde_json::to_writer(out, value).expect("JSON values always serialize");
+/// Merges `source` into `target` (the same response key selected twice):
+/// objects field by field, lists item by item, data kept over null.
+fn merge_json(target: &mut Json, source: Json) {
+    match (target, source) {
+        (Json::Object(t), Json::Object(s)) => {
+            for (k, v) in s {
+                match t.get_mut(&k) {
+                    Some(existing) => merge_json(existing, v),
+                    None => {
+                        t.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Json::Array(t), Json::Array(s)) if t.len() == s.len() => {
+            for (ti, si) in t.iter_mut().zip(s) {
+                merge_json(ti, si);
+            }
+        }
+        (t, s) => {
+            if !s.is_null() || t.is_null() {
+                *t = s;
+            }
+        }
+    }
 }
 
 /// Whether some response key is selected twice at one level (directly or

@@ -23,6 +23,32 @@ impl PathElem {
     }
 }
 
+/// One step of the path being completed, borrowed from the operation: the
+/// path is only turned into owned `PathElem`s when an error needs it, so a
+/// response costs no allocation per field for it.
+#[derive(Clone, Copy)]
+pub(crate) enum Step<'s> {
+    Key(&'s str),
+    Index(usize),
+}
+
+impl Step<'_> {
+    pub(crate) fn owned(self) -> PathElem {
+        match self {
+            Step::Key(k) => PathElem::Key(k.to_string()),
+            Step::Index(i) => PathElem::Index(i),
+        }
+    }
+
+    pub(crate) fn is(&self, elem: &PathElem) -> bool {
+        match (self, elem) {
+            (Step::Key(a), PathElem::Key(b)) => *a == b,
+            (Step::Index(a), PathElem::Index(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraphqlError {
     pub message: String,

@@ -836,17 +836,21 @@ impl LivePlan {
             return None;
         }
         let supergraph = &plan.supergraph;
+        let bodies = crate::value::Bodies::default();
         let execution = Execution::new(
             supergraph,
             engine.client(),
             &plan.variables,
             &plan.headers,
             true,
+            &bodies,
         );
-        {
-            let mut data = execution.data.lock().unwrap_or_else(|p| p.into_inner());
-            *data = json!({ plan.response_key.clone(): root_value });
-        }
+        let mut seed = crate::value::Object::with_capacity(1);
+        seed.insert(
+            std::borrow::Cow::Borrowed(plan.response_key.as_str()),
+            crate::value::Value::from_serde(&root_value),
+        );
+        execution.seed(crate::value::Value::Object(seed));
         for node in plan.rest() {
             execution.run(node).await;
         }
@@ -913,15 +917,18 @@ impl LivePlan {
                 return None;
             }
         };
-        let entity = response
-            .data
+        let Some((data, subgraph_errors)) = response.parse() else {
+            tracing::warn!(subgraph = %step.service, "an event's entity fetch got no GraphQL response");
+            return None;
+        };
+        let entity = data
             .as_ref()
             .and_then(|d| d.get("_entities"))
             .and_then(|e| e.get(0))
             .cloned()
             .filter(|e| !e.is_null())?;
         // Errors inside the entity keep their place under the root field.
-        for e in &response.errors {
+        for e in &subgraph_errors {
             let rest: Vec<PathElem> = e
                 .get("path")
                 .and_then(Value::as_array)
