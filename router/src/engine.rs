@@ -66,6 +66,9 @@ impl Loaded {
 pub(crate) struct Prepared {
     pub operation: OperationDefinition,
     pub plan: QueryPlan,
+    /// The size of the last response written for it: the next one's buffer
+    /// starts that large instead of growing (and copying) its way there.
+    pub written_size: std::sync::atomic::AtomicUsize,
 }
 
 /// A document as sent (hash of its text), for the operation cache.
@@ -444,9 +447,12 @@ impl Engine {
             errors: &mut errors,
         };
         if written && intro_values.is_empty() {
-            if let Some(json) =
-                projection.write_root(&prepared.operation.selection_set, &root_type, &raw)
-            {
+            use std::sync::atomic::Ordering::Relaxed;
+            let mut json = Vec::with_capacity(prepared.written_size.load(Relaxed).max(1024));
+            json.extend_from_slice(crate::response::DATA_PREFIX);
+            let selections = &prepared.operation.selection_set;
+            if projection.write_root(selections, &root_type, &raw, &mut json) {
+                prepared.written_size.store(json.len() + 64, Relaxed);
                 return Ok(GraphqlResponse {
                     errors,
                     data_json: Some(json),
@@ -511,7 +517,11 @@ impl Engine {
                                 &token,
                             )
                             .map_err(|e| PlanError::Failed(e.to_string()))?;
-                        Ok::<_, PlanError>(Arc::new(Prepared { operation, plan }))
+                        Ok::<_, PlanError>(Arc::new(Prepared {
+                            operation,
+                            plan,
+                            written_size: Default::default(),
+                        }))
                     }),
                 )
                 .await;

@@ -194,7 +194,7 @@ fn refused(error: GraphqlError, new_media_type: bool) -> Response {
         .code()
         .and_then(ErrorCode::parse)
         .map_or(StatusCode::BAD_REQUEST, |c| c.http_status());
-    let mut r = respond(&GraphqlResponse::request_error(error), new_media_type);
+    let mut r = respond(GraphqlResponse::request_error(error), new_media_type);
     *r.status_mut() = status;
     r
 }
@@ -202,7 +202,7 @@ fn refused(error: GraphqlError, new_media_type: bool) -> Response {
 /// The answer to one executed request, with its rate-limit headers; a
 /// refused one is a 429 whatever the media type.
 fn answer(
-    response: &GraphqlResponse,
+    response: GraphqlResponse,
     decision: Option<RateDecision>,
     new_media_type: bool,
 ) -> Response {
@@ -256,7 +256,7 @@ pub(crate) fn forwarded(
     out
 }
 
-fn respond(response: &GraphqlResponse, new_media_type: bool) -> Response {
+fn respond(response: GraphqlResponse, new_media_type: bool) -> Response {
     // application/json answers 200 to every well-formed request; the new media
     // type says "the operation never ran" with a 4xx.
     let status = if new_media_type && response.is_request_error() {
@@ -281,7 +281,7 @@ fn respond(response: &GraphqlResponse, new_media_type: bool) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, content_type)],
-        response.to_json(),
+        response.into_json(),
     )
         .into_response()
 }
@@ -289,7 +289,7 @@ fn respond(response: &GraphqlResponse, new_media_type: bool) -> Response {
 fn bad_request(message: &str, new_media_type: bool) -> Response {
     let response =
         GraphqlResponse::request_error(GraphqlError::new(ErrorCode::BadRequest, message));
-    let mut r = respond(&response, true);
+    let mut r = respond(response, true);
     if !new_media_type {
         r.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -374,7 +374,7 @@ async fn graphql_get(
         trace.as_ref().map(|e| &e.0),
     );
     match run(&state, request, &forward, true, &caller).await {
-        Ok((response, decision)) => answer(&response, decision, new_media_type),
+        Ok((response, decision)) => answer(response, decision, new_media_type),
         Err(Rejection::NotAllowedOverGet) => not_allowed(),
     }
 }
@@ -487,7 +487,7 @@ async fn graphql_post(
                 Err(_) => return bad_request("the body is not a GraphQL request", new_media_type),
             };
             match run(&state, request, &forward, false, &caller).await {
-                Ok((response, decision)) => answer(&response, decision, new_media_type),
+                Ok((response, decision)) => answer(response, decision, new_media_type),
                 Err(Rejection::NotAllowedOverGet) => not_allowed(),
             }
         }

@@ -162,35 +162,35 @@ impl Projection<'_> {
         }
     }
 
-    /// The response `data` for `selections` written straight as JSON text
+    /// Appends the response `data` for `selections` to `out` as JSON text
     /// (no response tree is built: leaves are copied from the subgraphs'
-    /// answers into `out`); `None` when the operation merges fields of the
-    /// same response key (fragments), which only the tree form can do.
+    /// answers); `false`, with nothing written, when the operation merges
+    /// fields of the same response key (fragments), which only the tree form
+    /// can do.
     pub fn write_root(
         &mut self,
         selections: &SelectionSet,
         root_type: &str,
         data: &Value<'_>,
-    ) -> Option<Vec<u8>> {
+        out: &mut Vec<u8>,
+    ) -> bool {
         if merges_fields(selections, &mut Vec::new()) {
-            return None;
+            return false;
         }
         let empty = Object::default();
         let object = data.as_object().unwrap_or(&empty);
-        let mut out = Vec::with_capacity(1024);
+        let start = out.len();
         let mut path = Vec::new();
         out.push(b'{');
         let mut first = true;
-        match self.write_object(
-            selections, root_type, object, &mut path, &mut out, &mut first,
-        ) {
+        match self.write_object(selections, root_type, object, &mut path, out, &mut first) {
             Ok(()) => out.push(b'}'),
             Err(NullBubble) => {
-                out.clear();
+                out.truncate(start);
                 out.extend_from_slice(b"null");
             }
         }
-        Some(out)
+        true
     }
 
     fn write_object<'s>(

@@ -105,14 +105,18 @@ impl GraphqlError {
     }
 }
 
+/// What a written response starts with.
+pub(crate) const DATA_PREFIX: &[u8] = b"{\"data\":";
+
 /// A complete GraphQL response. `data` is absent for request errors (parse,
 /// validation), `null` when null propagation reached the root.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GraphqlResponse {
     pub data: Option<Value>,
     pub errors: Vec<GraphqlError>,
-    /// `data` already written as JSON text, set instead of `data` on the
-    /// HTTP path (no response tree is built there); see `to_json`.
+    /// `{"data":<data>` already written as JSON text (`DATA_PREFIX`, then
+    /// `data`), set instead of `data` on the HTTP path (no response tree is
+    /// built there); `into_json` closes it in place.
     pub(crate) data_json: Option<Vec<u8>>,
 }
 
@@ -129,14 +133,23 @@ impl GraphqlResponse {
         self.data.is_none() && self.data_json.is_none()
     }
 
-    /// The response as JSON text; written data is spliced in, not parsed.
+    /// The response as JSON text; written data is copied in, not parsed.
     pub fn to_json(&self) -> Vec<u8> {
-        let Some(data) = &self.data_json else {
-            return serde_json::to_vec(self).expect("responses always serialize");
-        };
-        let mut out = Vec::with_capacity(data.len() + 16);
-        out.extend_from_slice(b"{\"data\":");
-        out.extend_from_slice(data);
+        match &self.data_json {
+            Some(data) => self.close(data.clone()),
+            None => serde_json::to_vec(self).expect("responses always serialize"),
+        }
+    }
+
+    /// `to_json`, finishing the written data's own buffer.
+    pub fn into_json(mut self) -> Vec<u8> {
+        match self.data_json.take() {
+            Some(data) => self.close(data),
+            None => serde_json::to_vec(&self).expect("responses always serialize"),
+        }
+    }
+
+    fn close(&self, mut out: Vec<u8>) -> Vec<u8> {
         if !self.errors.is_empty() {
             out.extend_from_slice(b",\"errors\":");
             serde_json::to_writer(&mut out, &self.errors).expect("errors always serialize");
@@ -152,7 +165,8 @@ impl Serialize for GraphqlResponse {
         let mut map = serializer.serialize_map(None)?;
         if let Some(json) = &self.data_json {
             // Only where `to_json` is not used (rare): read back once.
-            let data: Value = serde_json::from_slice(json).map_err(serde::ser::Error::custom)?;
+            let data: Value = serde_json::from_slice(&json[DATA_PREFIX.len()..])
+                .map_err(serde::ser::Error::custom)?;
             map.serialize_entry("data", &data)?;
         } else if let Some(data) = &self.data {
             map.serialize_entry("data", data)?;

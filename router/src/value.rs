@@ -181,7 +181,7 @@ impl<'a> Value<'a> {
 /// Appends `s` as a JSON string; text that needs no escape (nearly all of
 /// it) is copied as it is.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -189,6 +189,27 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     } else {
         serde_json::to_writer(&mut *out, s).expect("strings always serialize");
     }
+}
+
+/// Whether `text` holds a byte JSON must escape (a control character, `"`
+/// or `\\`): eight bytes at a time, each test setting a byte's high bit
+/// where it matches (the classic "has a zero / less-than byte" tricks).
+fn needs_escape(text: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = text.chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        if below_space | zero(x ^ (ONES * b'"' as u64)) | zero(x ^ (ONES * b'\\' as u64)) != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Value<'a> {
@@ -305,9 +326,10 @@ pub(crate) struct Answer<'a> {
 
 impl<'a> Answer<'a> {
     /// The answer in `body`; `None` when it is no GraphQL response (neither
-    /// `data` nor `errors`).
+    /// `data` nor `errors`). sonic-rs parses it (SIMD string scanning; it
+    /// hands unescaped strings over borrowed, as serde_json does).
     pub fn parse(body: &'a [u8]) -> Option<Self> {
-        serde_json::from_slice::<Answer<'a>>(body)
+        sonic_rs::from_slice::<Answer<'a>>(body)
             .ok()
             .filter(|a| a.data.is_some() || !a.errors.is_empty())
     }
@@ -381,6 +403,29 @@ mod tests {
         );
         assert_eq!(v.to_serde(), back);
         assert_eq!(Value::from_serde(&back), v);
+    }
+
+    #[test]
+    fn escapes_are_found_anywhere_in_a_string() {
+        for len in 0..20 {
+            let plain = "é".repeat(len / 2) + &"a".repeat(len % 2);
+            assert!(!needs_escape(plain.as_bytes()), "{plain:?}");
+            for at in 0..=plain.len() {
+                if !plain.is_char_boundary(at) {
+                    continue;
+                }
+                for special in ["\"", "\\", "\n", "\u{1f}", "\0"] {
+                    let text = format!("{}{special}{}", &plain[..at], &plain[at..]);
+                    assert!(needs_escape(text.as_bytes()), "{text:?}");
+                    let mut out = Vec::new();
+                    write_str(&mut out, &text);
+                    let back: String = serde_json::from_slice(&out).unwrap();
+                    assert_eq!(back, text);
+                }
+            }
+        }
+        // Bytes just above the limits are plain.
+        assert!(!needs_escape(b" !#[]~\x7f abcdefgh"));
     }
 
     #[test]
