@@ -59,6 +59,11 @@ struct Representations {
     spans: Vec<(usize, usize)>,
     by_hash: HashMap<u64, u32>,
     sent: Vec<u32>,
+    /// Each entity's route from the root (member places and list indexes,
+    /// all routes end to end, `route_ends` marking where each one stops), so
+    /// the answers go back without looking a key up again.
+    routes: Vec<u32>,
+    route_ends: Vec<usize>,
 }
 
 impl Representations {
@@ -341,7 +346,7 @@ impl<'a> Execution<'a> {
         &self,
         data: &'v Value<'a>,
         group: &EntityGroup<'_>,
-        f: &mut dyn FnMut(&'v Object<'a>, &[Step<'_>]),
+        f: &mut dyn FnMut(&'v Object<'a>, &[Placed<'_>]),
     ) {
         let is_a = |condition: &str, typename: &str| self.type_matches(condition, typename);
         let mut path = Vec::new();
@@ -367,7 +372,7 @@ impl<'a> Execution<'a> {
         let mut sent = sent.iter();
         self.each_entity(&data, group, &mut |_, path| {
             if let Some(&i) = sent.next() {
-                out.push((path.iter().map(|s| s.owned()).collect(), i));
+                out.push((path.iter().map(|(s, _)| s.owned()).collect(), i));
             }
         });
         out
@@ -381,7 +386,9 @@ impl<'a> Execution<'a> {
             let data = self.data.lock().expect("data lock is never poisoned");
             for group in &groups {
                 let mut reps = Representations::default();
-                self.each_entity(&data, group, &mut |entity, _| {
+                self.each_entity(&data, group, &mut |entity, path| {
+                    reps.routes.extend(path.iter().map(|&(_, place)| place));
+                    reps.route_ends.push(reps.routes.len());
                     let mut rep = self.representation(group.requires, entity);
                     if let Some(rewrites) = group.input_rewrites {
                         apply_rewrites(&mut rep, rewrites, &is_a);
@@ -431,36 +438,30 @@ impl<'a> Execution<'a> {
                 }
             }
             let mut answers: Vec<Option<Value<'a>>> = entities.into_iter().map(Some).collect();
-            let mut sent = reps.sent.iter();
-            for flatten in &group.paths {
-                walk_mut(&mut root, flatten.as_slice(), &is_a, &mut |target| {
-                    let applies = target
-                        .as_object()
-                        .is_some_and(|o| self.applies(group.requires, o));
-                    if !applies {
-                        return;
-                    }
-                    let Some(&idx) = sent.next() else {
-                        return;
-                    };
-                    let idx = idx as usize;
-                    let (Some(slot), Some(left)) = (answers.get_mut(idx), uses.get_mut(idx)) else {
-                        return;
-                    };
-                    *left -= 1;
-                    let answer = if *left == 0 {
-                        slot.take()
-                    } else {
-                        slot.clone()
-                    };
-                    let Some(mut answer) = answer else {
-                        return;
-                    };
-                    if let Some(rewrites) = group.output_rewrites {
-                        apply_rewrites(&mut answer, rewrites, &is_a);
-                    }
-                    deep_merge(target, answer);
-                });
+            let mut start = 0;
+            for (&idx, &end) in reps.sent.iter().zip(&reps.route_ends) {
+                let route = &reps.routes[start..end];
+                start = end;
+                let Some(target @ Value::Object(_)) = at_route(&mut root, route) else {
+                    continue;
+                };
+                let idx = idx as usize;
+                let (Some(slot), Some(left)) = (answers.get_mut(idx), uses.get_mut(idx)) else {
+                    continue;
+                };
+                *left -= 1;
+                let answer = if *left == 0 {
+                    slot.take()
+                } else {
+                    slot.clone()
+                };
+                let Some(mut answer) = answer else {
+                    continue;
+                };
+                if let Some(rewrites) = group.output_rewrites {
+                    apply_rewrites(&mut answer, rewrites, &is_a);
+                }
+                deep_merge(target, answer);
             }
         }
     }
@@ -722,20 +723,24 @@ fn rewrite_object<'a>(
     }
 }
 
+/// One step of a path, with its place (see `walk`).
+type Placed<'p> = (Step<'p>, u32);
+
 /// Calls `f` with every object `flatten` reaches in `value` (keys, list
-/// items, type conditions), with its path.
+/// items, type conditions), with its path: each step with its place (the
+/// member's place in its object, the item's index in its list).
 fn walk<'v, 'a, 'p>(
     value: &'v Value<'a>,
     flatten: &'p [FlattenNodePathSegment],
     is_a: &TypeMatcher<'_>,
-    path: &mut Vec<Step<'p>>,
-    f: &mut dyn FnMut(&'v Object<'a>, &[Step<'p>]),
+    path: &mut Vec<Placed<'p>>,
+    f: &mut dyn FnMut(&'v Object<'a>, &[Placed<'p>]),
 ) {
     match (flatten, value) {
         ([], Value::Object(o)) => f(o, path),
         ([FlattenNodePathSegment::Field(name), rest @ ..], Value::Object(o)) => {
-            if let Some(child) = o.get(name) {
-                path.push(Step::Key(name));
+            if let Some((place, child)) = o.get_at(name) {
+                path.push((Step::Key(name), place as u32));
                 walk(child, rest, is_a, path, f);
                 path.pop();
             }
@@ -754,7 +759,7 @@ fn walk<'v, 'a, 'p>(
                 _ => flatten,
             };
             for (i, item) in items.iter().enumerate() {
-                path.push(Step::Index(i));
+                path.push((Step::Index(i), i as u32));
                 walk(item, rest, is_a, path, f);
                 path.pop();
             }
@@ -763,37 +768,16 @@ fn walk<'v, 'a, 'p>(
     }
 }
 
-/// `walk` for changing what it reaches.
-fn walk_mut<'a>(
-    value: &mut Value<'a>,
-    flatten: &[FlattenNodePathSegment],
-    is_a: &TypeMatcher<'_>,
-    f: &mut dyn FnMut(&mut Value<'a>),
-) {
-    match (flatten, &mut *value) {
-        ([], Value::Object(_)) => f(value),
-        ([FlattenNodePathSegment::Field(name), rest @ ..], Value::Object(o)) => {
-            if let Some(child) = o.get_mut(name) {
-                walk_mut(child, rest, is_a, f);
-            }
-        }
-        ([FlattenNodePathSegment::TypeCondition(types), rest @ ..], Value::Object(o))
-            if o.typename()
-                .is_some_and(|t| types.iter().any(|c| is_a(c, t))) =>
-        {
-            walk_mut(value, rest, is_a, f);
-        }
-        (_, Value::Array(items)) => {
-            let rest = match flatten {
-                [FlattenNodePathSegment::List, rest @ ..] => rest,
-                _ => flatten,
-            };
-            for item in items.iter_mut() {
-                walk_mut(item, rest, is_a, f);
-            }
-        }
-        _ => {}
+/// The value `route` (places, from `walk`) leads to.
+fn at_route<'t, 'a>(mut value: &'t mut Value<'a>, route: &[u32]) -> Option<&'t mut Value<'a>> {
+    for &place in route {
+        value = match value {
+            Value::Object(o) => o.member_mut(place as usize)?,
+            Value::Array(items) => items.get_mut(place as usize)?,
+            _ => return None,
+        };
     }
+    Some(value)
 }
 
 #[cfg(test)]
@@ -815,6 +799,7 @@ mod tests {
         .unwrap();
         let exact = |c: &str, t: &str| c == t;
         let mut found = Vec::new();
+        let mut routes = Vec::new();
         walk(
             &data,
             path.as_slice(),
@@ -822,9 +807,10 @@ mod tests {
             &mut Vec::new(),
             &mut |o, p| {
                 found.push((
-                    p.iter().map(|s| s.owned()).collect::<Vec<_>>(),
+                    p.iter().map(|(s, _)| s.owned()).collect::<Vec<_>>(),
                     o.get("id").cloned(),
                 ));
+                routes.push(p.iter().map(|&(_, place)| place).collect::<Vec<_>>());
             },
         );
         assert_eq!(
@@ -840,13 +826,11 @@ mod tests {
                 ),
             ]
         );
+        assert_eq!(routes, vec![vec![0, 0], vec![0, 3]]);
         let mut data = data;
-        let mut seen = 0;
-        walk_mut(&mut data, path.as_slice(), &exact, &mut |v| {
-            seen += 1;
-            deep_merge(v, serde_json::from_str(r#"{"t": "x"}"#).unwrap());
-        });
-        assert_eq!(seen, 2);
+        let target = at_route(&mut data, &routes[1]).unwrap();
+        deep_merge(target, serde_json::from_str(r#"{"t": "x"}"#).unwrap());
+        assert!(at_route(&mut data, &[0, 9]).is_none());
         assert_eq!(
             data.to_serde()["feed"][3],
             serde_json::json!({"__typename": "Movie", "id": 3, "t": "x"})

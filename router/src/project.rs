@@ -52,6 +52,8 @@ impl Projection<'_> {
         path: &mut Vec<Step<'s>>,
         out: &mut Map<String, Json>,
     ) -> Result<(), NullBubble> {
+        // One lookup of the type for all its fields.
+        let fields = self.schema.types.get(type_name).map(|t| &t.fields);
         for item in &selections.items {
             match item {
                 SelectionItem::Field(field) => {
@@ -68,7 +70,7 @@ impl Projection<'_> {
                         out.insert(key.to_string(), typename);
                         continue;
                     }
-                    let Some(field_type) = self.schema.field_type(type_name, &field.name) else {
+                    let Some(field_type) = fields.and_then(|f| f.get(&field.name)) else {
                         // Not part of the API schema (validation keeps clients
                         // from asking): leave it out rather than guess.
                         continue;
@@ -202,6 +204,8 @@ impl Projection<'_> {
         out: &mut Vec<u8>,
         first: &mut bool,
     ) -> Result<(), NullBubble> {
+        // One lookup of the type for all its fields.
+        let fields = self.schema.types.get(type_name).map(|t| &t.fields);
         for item in &selections.items {
             match item {
                 SelectionItem::Field(field) => {
@@ -213,7 +217,7 @@ impl Projection<'_> {
                     let field_type = if field.name == "__typename" {
                         None
                     } else {
-                        match self.schema.field_type(type_name, &field.name) {
+                        match fields.and_then(|f| f.get(&field.name)) {
                             Some(t) => Some(t),
                             // Not part of the API schema: left out, as in `object`.
                             None => continue,

@@ -43,6 +43,17 @@ impl<'a> Object<'a> {
         self.position(key).map(|i| &self.0[i].1)
     }
 
+    /// The member under `key` and its place among the members (which stays
+    /// its place: members are only ever added at the end or set in place).
+    pub fn get_at(&self, key: &str) -> Option<(usize, &Value<'a>)> {
+        self.position(key).map(|i| (i, &self.0[i].1))
+    }
+
+    /// The value of the member at `place` (from `get_at`).
+    pub fn member_mut(&mut self, place: usize) -> Option<&mut Value<'a>> {
+        self.0.get_mut(place).map(|(_, v)| v)
+    }
+
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value<'a>> {
         self.position(key).map(|i| &mut self.0[i].1)
     }
