@@ -785,6 +785,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn representations_are_sent_once_each_and_remembered_per_entity() {
+        let mut reps = Representations::default();
+        for text in [
+            r#"{"id":"1"}"#,
+            r#"{"id":"2"}"#,
+            r#"{"id":"1"}"#,
+            r#"{"id":"3"}"#,
+        ] {
+            reps.add(|out| out.extend_from_slice(text.as_bytes()));
+        }
+        assert_eq!(
+            std::str::from_utf8(&reps.text).unwrap(),
+            r#"{"id":"1"},{"id":"2"},{"id":"3"}"#
+        );
+        assert_eq!(reps.sent, vec![0, 1, 0, 2]);
+        assert_eq!(reps.spans.len(), 3);
+    }
+
+    #[test]
     fn flatten_paths_walk_lists_and_type_conditions() {
         let text = r#"{"feed": [
             {"__typename": "Movie", "id": 1},

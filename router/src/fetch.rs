@@ -109,6 +109,15 @@ impl Transport for HttpTransport {
                 .bytes()
                 .await
                 .map_err(|e| unavailable(e.to_string()))?;
+            // What cannot be a JSON object (an HTML error page, say) counts
+            // against the subgraph here, where the breaker sees it; the full
+            // parse happens once, in the reader.
+            let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            if !object {
+                return Err(unavailable(format!(
+                    "HTTP {status} without a GraphQL response"
+                )));
+            }
             Ok(SubgraphResponse { body })
         }
         .boxed()
