@@ -515,8 +515,7 @@ impl<'a> Execution<'a> {
                 placed = true;
             }
             if !placed {
-                let all: Vec<Vec<PathElem>> = paths.iter().map(|(p, _)| p.clone()).collect();
-                rewritten.push(subgraph_error(e, spec.service, Some(common_prefix(&all))));
+                rewritten.push(subgraph_error(e, spec.service, Some(common_prefix(paths))));
             }
         }
         rewritten
@@ -569,12 +568,13 @@ impl<'a> Execution<'a> {
 /// Whether an object of the second type is an instance of the first.
 type TypeMatcher<'a> = dyn Fn(&str, &str) -> bool + 'a;
 
-fn common_prefix(paths: &[Vec<PathElem>]) -> Vec<PathElem> {
-    let Some(first) = paths.first() else {
+/// The longest path every entity's path starts with.
+fn common_prefix(paths: &[EntityPath]) -> Vec<PathElem> {
+    let Some((first, _)) = paths.first() else {
         return Vec::new();
     };
     let mut len = first.len();
-    for p in &paths[1..] {
+    for (p, _) in &paths[1..] {
         len = len.min(first.iter().zip(p).take_while(|(a, b)| a == b).count());
     }
     first[..len].to_vec()

@@ -92,6 +92,7 @@ impl Transport for HttpTransport {
                 .await
                 .map_err(|e| unavailable(e.to_string()))?;
             let status = response.status();
+            let not_graphql = || unavailable(format!("HTTP {status} without a GraphQL response"));
             // A GraphQL response with a 4xx/5xx status (graphql-response+json
             // request errors) still carries errors worth showing; any other
             // failed status means the subgraph is not serving.
@@ -101,9 +102,7 @@ impl Transport for HttpTransport {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|t| t.starts_with("application/graphql-response+json"));
             if !status.is_success() && !graphql_type {
-                return Err(unavailable(format!(
-                    "HTTP {status} without a GraphQL response"
-                )));
+                return Err(not_graphql());
             }
             let body = response
                 .bytes()
@@ -114,9 +113,7 @@ impl Transport for HttpTransport {
             // parse happens once, in the reader.
             let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
             if !object {
-                return Err(unavailable(format!(
-                    "HTTP {status} without a GraphQL response"
-                )));
+                return Err(not_graphql());
             }
             Ok(SubgraphResponse { body })
         }

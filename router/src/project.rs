@@ -11,7 +11,8 @@ use serde_json::Map;
 
 use crate::response::{GraphqlError, Step};
 use crate::supergraph::SchemaIndex;
-use crate::value::{write_str, Object, Value};
+use crate::value::{deep_merge, write_str, Object, Value};
+use std::borrow::Cow;
 
 /// The response's own JSON (what `root` builds).
 type Json = serde_json::Value;
@@ -27,14 +28,15 @@ struct NullBubble;
 
 impl Projection<'_> {
     /// The response `data` for `selections` on the root type; `null` when null
-    /// propagation reached the root.
+    /// propagation reached the root. The tree is shaped in the executor's
+    /// borrowed form (leaves are not copied) and turned into JSON once.
     pub fn root(&mut self, selections: &SelectionSet, root_type: &str, data: &Value<'_>) -> Json {
         let empty = Object::default();
         let object = data.as_object().unwrap_or(&empty);
-        let mut out = Map::new();
+        let mut out = Object::default();
         let mut path = Vec::new();
         match self.object(selections, root_type, object, &mut path, &mut out) {
-            Ok(()) => Json::Object(out),
+            Ok(()) => Value::Object(out).to_serde(),
             Err(NullBubble) => Json::Null,
         }
     }
@@ -44,13 +46,13 @@ impl Projection<'_> {
         !skip_if.as_ref().is_some_and(flag) && include_if.as_ref().is_none_or(flag)
     }
 
-    fn object<'s>(
+    fn object<'t>(
         &mut self,
-        selections: &'s SelectionSet,
+        selections: &'t SelectionSet,
         type_name: &str,
-        object: &Object<'_>,
-        path: &mut Vec<Step<'s>>,
-        out: &mut Map<String, Json>,
+        object: &Object<'t>,
+        path: &mut Vec<Step<'t>>,
+        out: &mut Object<'t>,
     ) -> Result<(), NullBubble> {
         // One lookup of the type for all its fields.
         let fields = self.schema.types.get(type_name).map(|t| &t.fields);
@@ -65,9 +67,9 @@ impl Projection<'_> {
                     if field.name == "__typename" {
                         let typename = object
                             .get("__typename")
-                            .map(Value::to_serde)
-                            .unwrap_or_else(|| Json::String(type_name.to_string()));
-                        out.insert(key.to_string(), typename);
+                            .cloned()
+                            .unwrap_or_else(|| Value::String(Cow::Owned(type_name.to_string())));
+                        out.insert(Cow::Borrowed(key), typename);
                         continue;
                     }
                     let Some(field_type) = fields.and_then(|f| f.get(&field.name)) else {
@@ -79,27 +81,18 @@ impl Projection<'_> {
                     path.push(Step::Key(key));
                     let completed = self.complete(field_type, value, &field.selections, path);
                     path.pop();
-                    match completed {
-                        Ok(v) => {
-                            // Merged fields (the same key twice) fill in, never replace.
-                            match out.get_mut(key) {
-                                Some(existing) => merge_json(existing, v),
-                                None => {
-                                    out.insert(key.to_string(), v);
-                                }
-                            }
-                        }
-                        Err(NullBubble) => return Err(NullBubble),
+                    let v = completed?;
+                    // Merged fields (the same key twice) fill in, never replace.
+                    match out.get_mut(key) {
+                        Some(existing) => deep_merge(existing, v),
+                        None => out.insert(Cow::Borrowed(key), v),
                     }
                 }
                 SelectionItem::InlineFragment(fragment) => {
                     if !self.included(&fragment.skip_if, &fragment.include_if) {
                         continue;
                     }
-                    let runtime = object
-                        .get("__typename")
-                        .and_then(Value::as_str)
-                        .unwrap_or(type_name);
+                    let runtime = object.typename().unwrap_or(type_name);
                     if self.schema.type_applies(&fragment.type_condition, runtime) {
                         self.object(&fragment.selections, runtime, object, path, out)?;
                     }
@@ -111,28 +104,28 @@ impl Projection<'_> {
         Ok(())
     }
 
-    fn complete<'s>(
+    fn complete<'t>(
         &mut self,
         ty: &Type,
-        value: &Value<'_>,
-        selections: &'s SelectionSet,
-        path: &mut Vec<Step<'s>>,
-    ) -> Result<Json, NullBubble> {
+        value: &Value<'t>,
+        selections: &'t SelectionSet,
+        path: &mut Vec<Step<'t>>,
+    ) -> Result<Value<'t>, NullBubble> {
         match ty {
             Type::NonNullType(inner) => {
                 let v = self
                     .complete(inner, value, selections, path)
-                    .unwrap_or(Json::Null);
+                    .unwrap_or(Value::Null);
                 if v.is_null() {
                     self.null_error(path);
                     return Err(NullBubble);
                 }
                 Ok(v)
             }
-            _ if value.is_null() => Ok(Json::Null),
+            _ if value.is_null() => Ok(Value::Null),
             Type::ListType(inner) => {
                 let Value::Array(items) = value else {
-                    return Ok(Json::Null);
+                    return Ok(Value::Null);
                 };
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
@@ -142,23 +135,23 @@ impl Projection<'_> {
                     match completed {
                         Ok(v) => out.push(v),
                         // A non-null item went null: the (nullable) list is null.
-                        Err(NullBubble) => return Ok(Json::Null),
+                        Err(NullBubble) => return Ok(Value::Null),
                     }
                 }
-                Ok(Json::Array(out))
+                Ok(Value::Array(out))
             }
             Type::NamedType(name) => {
                 if self.schema.is_leaf(name) {
-                    return Ok(value.to_serde());
+                    return Ok(value.clone());
                 }
                 let Value::Object(object) = value else {
-                    return Ok(Json::Null);
+                    return Ok(Value::Null);
                 };
                 let runtime = object.typename().unwrap_or(name);
-                let mut out = Map::new();
+                let mut out = Object::default();
                 match self.object(selections, runtime, object, path, &mut out) {
-                    Ok(()) => Ok(Json::Object(out)),
-                    Err(NullBubble) => Ok(Json::Null),
+                    Ok(()) => Ok(Value::Object(out)),
+                    Err(NullBubble) => Ok(Value::Null),
                 }
             }
         }
@@ -246,10 +239,7 @@ impl Projection<'_> {
                     if !self.included(&fragment.skip_if, &fragment.include_if) {
                         continue;
                     }
-                    let runtime = object
-                        .get("__typename")
-                        .and_then(Value::as_str)
-                        .unwrap_or(type_name);
+                    let runtime = object.typename().unwrap_or(type_name);
                     if self.schema.type_applies(&fragment.type_condition, runtime) {
                         self.write_object(&fragment.selections, runtime, object, path, out, first)?;
                     }
@@ -319,10 +309,7 @@ impl Projection<'_> {
                     out.extend_from_slice(b"null");
                     return Ok(true);
                 };
-                let runtime = object
-                    .get("__typename")
-                    .and_then(Value::as_str)
-                    .unwrap_or(name);
+                let runtime = object.typename().unwrap_or(name);
                 let start = out.len();
                 out.push(b'{');
                 let mut first = true;
@@ -367,33 +354,6 @@ fn write_key(out: &mut Vec<u8>, key: &str) {
     out.push(b'"');
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
-}
-
-/// Merges `source` into `target` (the same response key selected twice):
-/// objects field by field, lists item by item, data kept over null.
-fn merge_json(target: &mut Json, source: Json) {
-    match (target, source) {
-        (Json::Object(t), Json::Object(s)) => {
-            for (k, v) in s {
-                match t.get_mut(&k) {
-                    Some(existing) => merge_json(existing, v),
-                    None => {
-                        t.insert(k, v);
-                    }
-                }
-            }
-        }
-        (Json::Array(t), Json::Array(s)) if t.len() == s.len() => {
-            for (ti, si) in t.iter_mut().zip(s) {
-                merge_json(ti, si);
-            }
-        }
-        (t, s) => {
-            if !s.is_null() || t.is_null() {
-                *t = s;
-            }
-        }
-    }
 }
 
 /// Whether some response key is selected twice at one level (directly or
