@@ -8,10 +8,12 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod health;
+pub mod paging;
 pub mod server;
 pub mod services;
 pub mod telemetry;
 pub mod testing;
+pub mod write;
 
 pub use config::Config;
 pub use error::{Error, ErrorCode, Result};

@@ -187,12 +187,6 @@ impl Services {
         }
     }
 
-    /// Replaces the token verifier (the users subgraph verifies with its own keys).
-    pub fn with_verifier(mut self, verifier: Arc<Verifier>) -> Self {
-        self.verifier = verifier;
-        self
-    }
-
     /// A new event `<subgraph>.<name>` on this deployment's subject prefix.
     pub fn event(&self, name: &str, actor: Option<String>, payload: serde_json::Value) -> Event {
         Event::new(

@@ -267,11 +267,6 @@ impl TestBackend {
         )
     }
 
-    /// Mutable access to the config before services are built from it.
-    pub fn config_mut(&mut self) -> &mut Config {
-        Arc::make_mut(&mut self.config)
-    }
-
     /// Whether the database is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         db::is_postgres(&self.db)

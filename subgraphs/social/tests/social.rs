@@ -1141,7 +1141,7 @@ async fn bodies_are_plain_text_within_their_length() {
             "   \n ".to_string(),
             "<script>alert(1)</script>".to_string(),
             "hello <b>world</b>".to_string(),
-            "x".repeat(social::text::POST_MAX + 1),
+            "x".repeat(social::store::text::POST_MAX + 1),
         ] {
             let r = net.run(Some(&ann), create, json!({"b": bad})).await;
             assert_eq!(
@@ -1163,7 +1163,7 @@ async fn bodies_are_plain_text_within_their_length() {
             d["createPost"]["body"], "2 < 3 and tabs\tstay\nnewlines too \u{200B}",
             "[{l}] control characters go, the rest stays"
         );
-        let exactly = "y".repeat(social::text::POST_MAX);
+        let exactly = "y".repeat(social::store::text::POST_MAX);
         net.ok(Some(&ann), create, json!({"b": exactly})).await;
         assert_eq!(
             net.code(
@@ -1303,7 +1303,7 @@ async fn a_feed_page_of_50_posts_with_comments_costs_a_constant_number_of_statem
         let counted = Net {
             label: net.label,
             social: social::store::Social::new(services.clone()),
-            schema: social::schema::build(social::store::Social::new(services)),
+            schema: social::graphql::build(social::store::Social::new(services)),
             backend: net.backend,
         };
         let mut costs = Vec::new();

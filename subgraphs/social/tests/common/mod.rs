@@ -10,7 +10,7 @@ use async_graphql::{Request, Variables};
 use kit::auth::{Claims, Role, Viewer};
 use kit::testing::TestBackend;
 use serde_json::{json, Value};
-use social::schema::{self, SocialSchema};
+use social::graphql::{self as schema, SocialSchema};
 use social::store::Social;
 use uuid::Uuid;
 
