@@ -30,8 +30,9 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// Adds `delta` to an integer counter (created at 0) and returns the new value.
     /// `ttl` applies when the counter is created.
     async fn incr(&self, key: &str, delta: i64, ttl: Duration) -> Result<i64, CacheError>;
-    /// One GCRA step, atomic per key: may one more request pass under `quota`?
-    async fn gcra(&self, key: &str, quota: Quota) -> Result<RateDecision, CacheError>;
+    /// One GCRA step of `tokens` at once, atomic per key: may a request that
+    /// weighs `tokens` pass under `quota`? A refused step takes nothing.
+    async fn gcra(&self, key: &str, quota: Quota, tokens: u32) -> Result<RateDecision, CacheError>;
     async fn ping(&self) -> Result<(), CacheError>;
     fn kind(&self) -> &'static str;
 }
@@ -67,11 +68,22 @@ pub struct RateDecision {
 /// The GCRA arithmetic shared by both engines. `tat` is the theoretical arrival
 /// time in milliseconds; returns the decision and the new `tat` to store.
 pub fn gcra_step(now_ms: i64, stored_tat: Option<i64>, quota: Quota) -> (RateDecision, i64) {
+    gcra_step_n(now_ms, stored_tat, quota, 1)
+}
+
+/// `gcra_step` for a request weighing `tokens` (each one emission interval);
+/// more tokens than the burst never pass.
+pub fn gcra_step_n(
+    now_ms: i64,
+    stored_tat: Option<i64>,
+    quota: Quota,
+    tokens: u32,
+) -> (RateDecision, i64) {
     let period = quota.period.as_millis() as i64;
     let limit = quota.limit.max(1) as i64;
     let interval = (period / limit).max(1);
     let tat = stored_tat.unwrap_or(now_ms).max(now_ms);
-    let new_tat = tat + interval;
+    let new_tat = tat.saturating_add(interval.saturating_mul(i64::from(tokens.max(1))));
     let allow_at = new_tat - period;
     if now_ms < allow_at {
         let decision = RateDecision {
@@ -161,7 +173,18 @@ impl Cache {
     }
 
     pub async fn gcra(&self, key: &str, quota: Quota) -> Result<RateDecision, CacheError> {
-        self.backend.gcra(&self.key(key), quota).await
+        self.backend.gcra(&self.key(key), quota, 1).await
+    }
+
+    /// One GCRA step for a request that weighs `tokens` (say, an operation
+    /// with several sign-in fields): all pass together or none.
+    pub async fn gcra_n(
+        &self,
+        key: &str,
+        quota: Quota,
+        tokens: u32,
+    ) -> Result<RateDecision, CacheError> {
+        self.backend.gcra(&self.key(key), quota, tokens).await
     }
 
     pub async fn ping(&self) -> Result<(), CacheError> {
@@ -305,14 +328,14 @@ impl CacheBackend for InProcess {
             .unwrap_or(delta))
     }
 
-    async fn gcra(&self, key: &str, quota: Quota) -> Result<RateDecision, CacheError> {
+    async fn gcra(&self, key: &str, quota: Quota, tokens: u32) -> Result<RateDecision, CacheError> {
         let now = now_ms();
         let mut decision = None;
         self.entries
             .entry(key.to_string())
             .and_compute_with(|current| {
                 let stored = current.map(|e| read_i64(&e.value().value));
-                let (d, tat) = gcra_step(now, stored, quota);
+                let (d, tat) = gcra_step_n(now, stored, quota, tokens);
                 decision = Some(d);
                 let ttl = Duration::from_millis((tat - now).max(1) as u64);
                 std::future::ready(Op::Put(Entry {
@@ -339,17 +362,19 @@ pub struct Redis {
     gcra: redis::Script,
 }
 
-/// GCRA in one round trip. Uses the server's clock so several routers agree.
+/// GCRA in one round trip (ARGV: period ms, limit, tokens). Uses the
+/// server's clock so several routers agree.
 /// Returns {allowed, remaining, reset_after_ms, retry_after_ms}.
 const GCRA_SCRIPT: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local period = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+local tokens = math.max(tonumber(ARGV[3]), 1)
 local interval = math.max(math.floor(period / limit), 1)
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local new_tat = tat + interval
+local new_tat = tat + interval * tokens
 local allow_at = new_tat - period
 if now < allow_at then
   return {0, 0, tat - now, allow_at - now}
@@ -432,13 +457,14 @@ impl CacheBackend for Redis {
         Ok(value)
     }
 
-    async fn gcra(&self, key: &str, quota: Quota) -> Result<RateDecision, CacheError> {
+    async fn gcra(&self, key: &str, quota: Quota, tokens: u32) -> Result<RateDecision, CacheError> {
         let mut conn = self.conn.clone();
         let (allowed, remaining, reset_ms, retry_ms): (i64, i64, i64, i64) = self
             .gcra
             .key(key)
             .arg(quota.period.as_millis() as i64)
             .arg(quota.limit.max(1))
+            .arg(tokens.max(1))
             .invoke_async(&mut conn)
             .await?;
         Ok(RateDecision {
@@ -482,5 +508,21 @@ mod tests {
         let (d, _) = gcra_step(1_012_000, tat, quota);
         assert!(d.allowed);
         assert_eq!(d.remaining, 0);
+    }
+
+    #[test]
+    fn a_step_of_several_tokens_takes_them_all_or_none() {
+        let quota = Quota::per_minute(5);
+        let (d, tat) = gcra_step_n(1_000_000, None, quota, 3);
+        assert!(d.allowed);
+        assert_eq!(d.remaining, 2);
+        // Three more do not fit in the two left, and nothing is taken.
+        let (d, same) = gcra_step_n(1_000_000, Some(tat), quota, 3);
+        assert!(!d.allowed);
+        assert_eq!(same, tat);
+        let (d, _) = gcra_step_n(1_000_000, Some(tat), quota, 2);
+        assert!(d.allowed);
+        // More than the whole burst never passes.
+        assert!(!gcra_step_n(1_000_000, None, quota, 6).0.allowed);
     }
 }

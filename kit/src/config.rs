@@ -81,6 +81,31 @@ pub struct RouterConfig {
     pub hsts_max_age_secs: u64,
     /// Automatic persisted queries and trusted documents.
     pub persisted: PersistedConfig,
+    /// Caps on subscription connections (WebSocket and SSE).
+    pub live: LiveLimits,
+}
+
+/// `router.live`: how many subscription connections one client and the whole
+/// router hold, and how many bus topics one router opens.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiveLimits {
+    /// Open WebSockets plus SSE streams per client (user id when signed in, else IP).
+    pub max_connections_per_client: usize,
+    /// Open WebSockets plus SSE streams in this router process.
+    pub max_connections: usize,
+    /// Distinct bus subjects this router process subscribes to at once.
+    pub max_topics: usize,
+}
+
+impl Default for LiveLimits {
+    fn default() -> Self {
+        Self {
+            max_connections_per_client: 64,
+            max_connections: 50_000,
+            max_topics: 20_000,
+        }
+    }
 }
 
 /// `router.persisted`.
@@ -93,6 +118,9 @@ pub struct PersistedConfig {
     pub only: bool,
     /// Accept automatic persisted queries (kept a day in the cache).
     pub apq: bool,
+    /// Most bytes of APQ query text this router keeps (its own cap, in
+    /// process and in Redis, so query text never crowds out security state).
+    pub apq_max_bytes: u64,
 }
 
 impl Default for PersistedConfig {
@@ -101,6 +129,7 @@ impl Default for PersistedConfig {
             dir: PathBuf::from("router/persisted"),
             only: false,
             apq: true,
+            apq_max_bytes: 16 << 20,
         }
     }
 }
@@ -123,6 +152,17 @@ pub struct LimitsConfig {
     pub max_directives: usize,
     /// Most operations in one batched request.
     pub max_batch: usize,
+    /// Most field selections in one operation, fragments expanded (what the
+    /// validator and planner would walk).
+    pub max_fields: usize,
+    /// Highest static cost of one operation (IBM cost spec: 1 per object,
+    /// 0 per scalar, lists multiplied by `first`/`last`/`limit` or their size
+    /// below); 0 turns the cost limit off.
+    pub max_cost: u64,
+    /// Assumed length of a list field without a size argument.
+    pub default_list_size: u64,
+    /// Assumed lengths of particular list fields, by coordinate (`Movie.credits: 50`).
+    pub list_sizes: std::collections::BTreeMap<String, u64>,
 }
 
 impl Default for LimitsConfig {
@@ -135,6 +175,10 @@ impl Default for LimitsConfig {
             max_root_fields: 20,
             max_directives: 50,
             max_batch: 20,
+            max_fields: 2_000,
+            max_cost: 20_000,
+            default_list_size: 10,
+            list_sizes: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -180,6 +224,8 @@ impl Default for RateLimitConfig {
                     "refreshToken",
                     "requestPasswordReset",
                     "resetPassword",
+                    "verifyEmail",
+                    "resendVerificationEmail",
                 ]
                 .map(String::from)
                 .to_vec(),
@@ -207,6 +253,7 @@ impl Default for RouterConfig {
             introspection: true,
             hsts_max_age_secs: 0,
             persisted: PersistedConfig::default(),
+            live: LiveLimits::default(),
         }
     }
 }

@@ -116,3 +116,23 @@ async fn gcra_limits_bursts_atomically() {
         assert!(cache.gcra("client:2", quota).await.unwrap().allowed);
     }
 }
+
+#[tokio::test]
+async fn gcra_takes_several_tokens_at_once_or_none() {
+    for b in TestBackend::all("cache").await {
+        let cache = b.cache();
+        let quota = Quota::per_minute(5);
+        let d = cache.gcra_n("client:n", quota, 3).await.unwrap();
+        assert!(d.allowed, "{}", b.label);
+        assert_eq!(d.remaining, 2, "{}", b.label);
+        assert!(
+            !cache.gcra_n("client:n", quota, 3).await.unwrap().allowed,
+            "{}: three do not fit in two",
+            b.label
+        );
+        // The refused step took nothing: two still pass, then none.
+        assert!(cache.gcra_n("client:n", quota, 2).await.unwrap().allowed);
+        assert!(!cache.gcra("client:n", quota).await.unwrap().allowed);
+        assert!(!cache.gcra_n("client:big", quota, 6).await.unwrap().allowed);
+    }
+}

@@ -39,13 +39,6 @@ pub struct GraphqlRequest {
     pub extensions: Option<Map<String, Value>>,
 }
 
-/// Why a request cannot run at all (the HTTP layer maps these to statuses).
-#[derive(Debug)]
-pub enum Rejection {
-    /// A mutation (or subscription) arrived over GET.
-    NotAllowedOverGet,
-}
-
 /// A supergraph with what is derived from it once.
 pub(crate) struct Loaded {
     pub supergraph: Arc<Supergraph>,
@@ -71,31 +64,28 @@ pub(crate) struct Prepared {
     pub written_size: std::sync::atomic::AtomicUsize,
 }
 
-/// A document as sent (hash of its text), for the operation cache.
+/// A document as sent, for the operation cache: a fast hash of its text
+/// (the entry keeps the text and a hit compares it, so a crafted collision
+/// finds nothing), the operation name and the supergraph.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct OperationKey {
-    text: u64,
-    operation_name: Option<String>,
-    supergraph: u64,
+pub(crate) struct OperationKey {
+    pub text: u64,
+    pub operation_name: Option<String>,
+    pub supergraph: u64,
 }
 
-/// How `Engine::run` answers, and what it decided on the way.
-#[derive(Default)]
-struct Outcome {
-    /// `data` as JSON text (`GraphqlResponse::to_json`) instead of a tree.
-    written: bool,
-    /// The rate limit's verdict, once the operation's class was known.
-    decision: Option<kit::cache::RateDecision>,
-}
-
-/// A parsed, valid operation and, once planned, its plan.
-struct Validated {
-    parsed: ParsedOperation,
-    prepared: tokio::sync::OnceCell<Arc<Prepared>>,
+/// A parsed, valid operation within every limit and, once planned, its plan.
+pub(crate) struct Validated {
+    /// The document's text, compared on every cache hit.
+    pub text: Box<str>,
+    pub parsed: ParsedOperation,
+    /// Its shape, fragments expanded (limits, rate classes, cost order).
+    pub shape: crate::limits::OperationShape,
+    pub prepared: tokio::sync::OnceCell<Arc<Prepared>>,
     /// Whether any field it selects carries an authorization rule. Every
     /// rule refuses an anonymous caller, so an operation that loses nothing
     /// for one loses nothing for anybody and skips the per-request filter.
-    guarded: std::sync::OnceLock<bool>,
+    pub guarded: std::sync::OnceLock<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -121,17 +111,20 @@ pub struct EngineSettings {
     pub limits: kit::config::LimitsConfig,
     /// Whether `__schema`/`__type` are answered.
     pub introspection: bool,
+    /// Root fields that count against the auth rate class, once per instance.
+    pub auth_operations: Vec<String>,
 }
 
 pub struct Engine {
-    current: ArcSwap<Loaded>,
-    operations: moka::sync::Cache<OperationKey, Arc<Validated>>,
+    pub(crate) current: ArcSwap<Loaded>,
+    pub(crate) operations: moka::sync::Cache<OperationKey, Arc<Validated>>,
     plans: moka::future::Cache<PlanKey, Arc<Prepared>>,
     client: SubgraphClient,
     planning_timeout: Duration,
     breakers: Option<Arc<crate::breaker::Breakers>>,
-    limits: kit::config::LimitsConfig,
+    pub(crate) limits: kit::config::LimitsConfig,
     introspection: bool,
+    pub(crate) auth_operations: Vec<String>,
 }
 
 impl Engine {
@@ -145,17 +138,13 @@ impl Engine {
             breakers: settings.breakers,
             limits: settings.limits,
             introspection: settings.introspection,
+            auth_operations: settings.auth_operations,
         }
     }
 
     /// The per-subgraph circuit breakers, when the transport has them.
     pub fn breakers(&self) -> Option<&Arc<crate::breaker::Breakers>> {
         self.breakers.as_ref()
-    }
-
-    /// The current supergraph and what is derived from it (for subscriptions).
-    pub(crate) fn loaded(&self) -> Arc<Loaded> {
-        self.current.load_full()
     }
 
     pub(crate) fn client(&self) -> &SubgraphClient {
@@ -178,180 +167,68 @@ impl Engine {
             .store(Arc::new(Loaded::new(Arc::new(supergraph))));
     }
 
-    pub async fn execute(
+    /// Runs an admitted operation (see `admission`): introspection, plan,
+    /// fetches, response. `written` answers with `data` as JSON text (for
+    /// the HTTP endpoint, which sends it on as it is: `GraphqlResponse::to_json`).
+    pub(crate) async fn respond(
         &self,
-        request: GraphqlRequest,
+        admitted: crate::admission::Admitted,
         headers: &HeaderMap,
-        over_get: bool,
-    ) -> Result<GraphqlResponse, Rejection> {
-        self.execute_for(request, headers, over_get, None, None)
-            .await
-            .map(|(r, _)| r)
+        written: bool,
+    ) -> GraphqlResponse {
+        let crate::admission::Admitted {
+            loaded,
+            validated,
+            variables,
+            filtered,
+            root_type,
+            cost,
+            ..
+        } = admitted;
+        let mut response = self
+            .run(
+                &loaded, &validated, variables, filtered, &root_type, headers, written,
+            )
+            .await;
+        if let Some(cost) = cost {
+            let mut extensions = Map::new();
+            extensions.insert(
+                "cost".into(),
+                serde_json::json!({ "estimated": cost, "max": self.limits.max_cost }),
+            );
+            response.extensions = Some(extensions);
+        }
+        response
     }
 
-    /// `execute` for `caller`: fields its token does not allow are removed
-    /// before planning, and the operation counts against its rate limit once
-    /// it is known to be valid (its class comes from its root fields).
-    pub async fn execute_for(
-        &self,
-        request: GraphqlRequest,
-        headers: &HeaderMap,
-        over_get: bool,
-        caller: Option<&crate::policy::Caller>,
-        limiter: Option<&crate::policy::RateLimiter>,
-    ) -> Result<(GraphqlResponse, Option<kit::cache::RateDecision>), Rejection> {
-        let mut outcome = Outcome::default();
-        let response = self
-            .run(request, headers, over_get, caller, limiter, &mut outcome)
-            .await?;
-        Ok((response, outcome.decision))
-    }
-
-    /// `execute_for` answering with `data` written as JSON text (for the
-    /// HTTP endpoint, which sends it on as it is: `GraphqlResponse::to_json`).
-    pub(crate) async fn execute_written(
-        &self,
-        request: GraphqlRequest,
-        headers: &HeaderMap,
-        over_get: bool,
-        caller: Option<&crate::policy::Caller>,
-        limiter: Option<&crate::policy::RateLimiter>,
-    ) -> Result<(GraphqlResponse, Option<kit::cache::RateDecision>), Rejection> {
-        let mut outcome = Outcome {
-            written: true,
-            ..Default::default()
-        };
-        let response = self
-            .run(request, headers, over_get, caller, limiter, &mut outcome)
-            .await?;
-        Ok((response, outcome.decision))
-    }
-
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         &self,
-        request: GraphqlRequest,
+        loaded: &Arc<Loaded>,
+        validated: &Validated,
+        variables: Map<String, Value>,
+        filtered: Option<crate::authz::Filtered>,
+        root_type: &str,
         headers: &HeaderMap,
-        over_get: bool,
-        caller: Option<&crate::policy::Caller>,
-        limiter: Option<&crate::policy::RateLimiter>,
-        outcome: &mut Outcome,
-    ) -> Result<GraphqlResponse, Rejection> {
-        let written = outcome.written;
-        let loaded = self.current.load_full();
-        let Some(query) = request.query.as_deref().filter(|q| !q.trim().is_empty()) else {
-            return Ok(GraphqlResponse::request_error(GraphqlError::new(
-                ErrorCode::BadRequest,
-                "the request has no `query`",
-            )));
-        };
-        let key = OperationKey {
-            text: xxhash_rust::xxh3::xxh3_64(query.as_bytes()),
-            operation_name: request.operation_name.clone(),
-            supergraph: loaded.supergraph.hash(),
-        };
-        // Parsing and validation run once per distinct document; only valid
-        // ones are remembered.
-        let validated = match self.operations.get(&key) {
-            Some(v) => v,
-            None => {
-                if let Err(e) = crate::limits::check_text(query, &self.limits) {
-                    return Ok(GraphqlResponse::request_error(e));
-                }
-                let parsed = match ParsedOperation::parse(query, request.operation_name.as_deref())
-                {
-                    Ok(p) => p,
-                    Err(e) => return Ok(GraphqlResponse::request_error(e)),
-                };
-                if let Err(e) = crate::limits::check_operation(&parsed, &self.limits) {
-                    return Ok(GraphqlResponse::request_error(e));
-                }
-                if over_get && parsed.kind() != OperationType::Query {
-                    return Err(Rejection::NotAllowedOverGet);
-                }
-                if let Err(errors) = parsed.validate(&loaded.supergraph.schema) {
-                    return Ok(GraphqlResponse {
-                        errors,
-                        ..Default::default()
-                    });
-                }
-                let v = Arc::new(Validated {
-                    parsed,
-                    prepared: tokio::sync::OnceCell::new(),
-                    guarded: std::sync::OnceLock::new(),
-                });
-                self.operations.insert(key, v.clone());
-                v
-            }
-        };
+        written: bool,
+    ) -> GraphqlResponse {
         let parsed = &validated.parsed;
         let kind = parsed.kind();
-        if over_get && kind != OperationType::Query {
-            return Err(Rejection::NotAllowedOverGet);
-        }
-        if let (Some(limiter), Some(caller)) = (limiter, caller) {
-            let class = limiter.classify(
-                parsed
-                    .operation_selections()
-                    .into_iter()
-                    .map(|f| f.name.as_str()),
-            );
-            outcome.decision = limiter.check(caller, class).await;
-            if let Some(d) = outcome.decision.as_ref().filter(|d| !d.allowed) {
-                return Ok(GraphqlResponse::request_error(crate::policy::rate_limited(
-                    d,
-                )));
-            }
-        }
         let supergraph = &loaded.supergraph;
-        let root_type = match kind {
-            OperationType::Mutation => supergraph.schema.mutation.clone().unwrap_or_default(),
-            OperationType::Subscription => {
-                supergraph.schema.subscription.clone().unwrap_or_default()
-            }
-            OperationType::Query => supergraph.schema.query.clone(),
-        };
-        let authz = |claims| {
-            crate::authz::filter(
-                &supergraph.auth,
-                &supergraph.schema,
-                &parsed.document,
-                parsed.index,
-                &root_type,
-                claims,
-            )
-        };
-        let guarded = *validated.guarded.get_or_init(|| authz(None).is_some());
-        let filtered = if guarded {
-            authz(caller.and_then(|c| c.claims.as_ref()))
-        } else {
-            None
-        };
-        if let Some(f) = filtered.as_ref().filter(|f| f.nothing_left) {
-            return Ok(GraphqlResponse {
-                errors: f.errors.clone(),
-                ..Default::default()
-            });
-        }
         if kind == OperationType::Subscription {
-            return Ok(GraphqlResponse::request_error(GraphqlError::new(
+            return GraphqlResponse::request_error(GraphqlError::new(
                 ErrorCode::BadRequest,
                 "subscriptions are served over WebSocket (graphql-transport-ws) or \
                  `Accept: text/event-stream` on /graphql",
-            )));
+            ));
         }
-        let variables = match parsed
-            .coerce_variables(request.variables.unwrap_or_default(), &supergraph.schema)
-        {
-            Ok(v) => v,
-            Err(e) => return Ok(GraphqlResponse::request_error(e)),
-        };
 
         let (intro_fields, only_introspection) = parsed.introspection_fields();
         if !self.introspection && !intro_fields.is_empty() {
-            return Ok(GraphqlResponse::request_error(GraphqlError::new(
+            return GraphqlResponse::request_error(GraphqlError::new(
                 ErrorCode::GraphqlValidationFailed,
                 "introspection is turned off on this router",
-            )));
+            ));
         }
         let ctx = Ctx {
             variables: &variables,
@@ -378,10 +255,10 @@ impl Engine {
                 };
                 data.insert(key, value);
             }
-            return Ok(GraphqlResponse {
+            return GraphqlResponse {
                 data: Some(Value::Object(data)),
                 ..Default::default()
-            });
+            };
         }
 
         let prepared = match validated.prepared.get() {
@@ -392,11 +269,11 @@ impl Engine {
             None => {
                 let planned = validated
                     .prepared
-                    .get_or_try_init(|| self.prepare(&loaded, parsed, intro_values.is_empty()))
+                    .get_or_try_init(|| self.prepare(loaded, parsed, intro_values.is_empty()))
                     .await;
                 match planned {
                     Ok(p) => p.clone(),
-                    Err(e) => return Ok(GraphqlResponse::request_error(e)),
+                    Err(e) => return GraphqlResponse::request_error(e),
                 }
             }
         };
@@ -410,11 +287,11 @@ impl Engine {
                     index: 0,
                 };
                 match self
-                    .prepare(&loaded, &reduced, intro_values.is_empty())
+                    .prepare(loaded, &reduced, intro_values.is_empty())
                     .await
                 {
                     Ok(p) => (p, f.errors),
-                    Err(e) => return Ok(GraphqlResponse::request_error(e)),
+                    Err(e) => return GraphqlResponse::request_error(e),
                 }
             }
         };
@@ -451,26 +328,26 @@ impl Engine {
             let mut json = Vec::with_capacity(prepared.written_size.load(Relaxed).max(1024));
             json.extend_from_slice(crate::response::DATA_PREFIX);
             let selections = &prepared.operation.selection_set;
-            if projection.write_root(selections, &root_type, &raw, &mut json) {
+            if projection.write_root(selections, root_type, &raw, &mut json) {
                 prepared.written_size.store(json.len() + 64, Relaxed);
-                return Ok(GraphqlResponse {
+                return GraphqlResponse {
                     errors,
                     data_json: Some(json),
                     ..Default::default()
-                });
+                };
             }
         }
-        let mut data = projection.root(&prepared.operation.selection_set, &root_type, &raw);
+        let mut data = projection.root(&prepared.operation.selection_set, root_type, &raw);
         if let Value::Object(object) = &mut data {
             for (k, v) in intro_values {
                 object.insert(k, v);
             }
         }
-        Ok(GraphqlResponse {
+        GraphqlResponse {
             data: Some(data),
             errors,
             ..Default::default()
-        })
+        }
     }
 
     /// Normalizes and plans, from the cache when the same normalized operation

@@ -20,7 +20,8 @@ use kit::telemetry::{RequestId, TraceContext, REQUEST_ID, TRACEPARENT};
 use kit::ErrorCode;
 use serde_json::Value;
 
-use crate::engine::{Engine, GraphqlRequest, Rejection};
+use crate::admission::{Admission, Rejection, Transport};
+use crate::engine::{Engine, GraphqlRequest};
 use crate::response::{GraphqlError, GraphqlResponse};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -39,7 +40,7 @@ pub struct Policies {
     /// Where the signing keys are published (the users subgraph); the router
     /// serves the same set at `/.well-known/jwks.json`.
     pub jwks_url: Option<url::Url>,
-    pub persisted: Option<crate::persisted::Persisted>,
+    pub persisted: Option<Arc<crate::persisted::Persisted>>,
     /// Subscriptions over WebSocket and SSE on `/graphql`; `None` serves none.
     pub live: Option<Arc<crate::subscriptions::Live>>,
 }
@@ -71,7 +72,7 @@ impl Policies {
             cors_allow_origins: r.cors_allow_origins.clone(),
             hsts_max_age_secs: r.hsts_max_age_secs,
             jwks_url: Some(config.jwks_url()),
-            persisted: Some(persisted),
+            persisted: Some(Arc::new(persisted)),
             live: None,
         })
     }
@@ -101,6 +102,22 @@ struct AppState {
     health: reqwest::Client,
     /// The last JWKS fetched from `policies.jwks_url`, kept a minute.
     jwks: moka::future::Cache<(), Bytes>,
+}
+
+impl Policies {
+    /// The admission stage's view of these policies for one caller.
+    pub(crate) fn admission<'a>(
+        &'a self,
+        transport: Transport,
+        caller: &'a crate::policy::Caller,
+    ) -> Admission<'a> {
+        Admission {
+            transport,
+            caller: Some(caller),
+            limiter: self.limiter.as_ref(),
+            persisted: self.persisted.as_deref(),
+        }
+    }
 }
 
 /// The router's HTTP surface over `engine`.
@@ -163,29 +180,32 @@ pub(crate) async fn caller(
     })
 }
 
-/// Runs one request through persisted-operation lookup, the rate limit and the engine.
+/// Runs one request through the admission stage and the engine.
 async fn run(
     state: &AppState,
-    mut request: GraphqlRequest,
+    request: GraphqlRequest,
     forward: &HeaderMap,
-    over_get: bool,
+    transport: Transport,
     caller: &crate::policy::Caller,
 ) -> Result<(GraphqlResponse, Option<RateDecision>), Rejection> {
-    if let Some(p) = &state.policies.persisted {
-        if let Err(e) = p.resolve(&mut request).await {
-            return Ok((GraphqlResponse::request_error(e), None));
-        }
-    }
-    state
+    let admitted = state
         .engine
-        .execute_written(
-            request,
-            forward,
-            over_get,
-            Some(caller),
-            state.policies.limiter.as_ref(),
-        )
-        .await
+        .admit(request, &state.policies.admission(transport, caller))
+        .await?;
+    let decision = admitted.decision;
+    Ok((
+        state.engine.respond(admitted, forward, true).await,
+        decision,
+    ))
+}
+
+/// A refusal as the answer: 405 for the method rule, else the errors with
+/// the rate limit's headers.
+fn rejected(rejection: Rejection, new_media_type: bool) -> Response {
+    match rejection {
+        Rejection::MethodNotAllowed => not_allowed(),
+        Rejection::Refused(response, decision) => answer(response, decision, new_media_type),
+    }
 }
 
 /// A request refused before it ran, with the status its code carries.
@@ -373,9 +393,9 @@ async fn graphql_get(
         request_id.as_ref().map(|e| &e.0),
         trace.as_ref().map(|e| &e.0),
     );
-    match run(&state, request, &forward, true, &caller).await {
+    match run(&state, request, &forward, Transport::Get, &caller).await {
         Ok((response, decision)) => answer(response, decision, new_media_type),
-        Err(Rejection::NotAllowedOverGet) => not_allowed(),
+        Err(r) => rejected(r, new_media_type),
     }
 }
 
@@ -453,11 +473,15 @@ async fn graphql_post(
             let mut answers = Vec::with_capacity(items.len());
             for item in items {
                 let answer = match serde_json::from_value::<GraphqlRequest>(item) {
-                    // Over POST every operation type is allowed: no rejection.
-                    Ok(request) => match run(&state, request, &forward, false, &caller).await {
-                        Ok((r, _)) => r,
-                        Err(Rejection::NotAllowedOverGet) => continue,
-                    },
+                    Ok(request) => {
+                        match run(&state, request, &forward, Transport::Post, &caller).await {
+                            Ok((r, _)) => r,
+                            Err(r) => GraphqlResponse {
+                                errors: r.into_errors(),
+                                ..Default::default()
+                            },
+                        }
+                    }
                     Err(_) => GraphqlResponse::request_error(GraphqlError::new(
                         ErrorCode::BadRequest,
                         "a batch entry is not a GraphQL request",
@@ -486,9 +510,9 @@ async fn graphql_post(
                 Ok(r) => r,
                 Err(_) => return bad_request("the body is not a GraphQL request", new_media_type),
             };
-            match run(&state, request, &forward, false, &caller).await {
+            match run(&state, request, &forward, Transport::Post, &caller).await {
                 Ok((response, decision)) => answer(response, decision, new_media_type),
-                Err(Rejection::NotAllowedOverGet) => not_allowed(),
+                Err(r) => rejected(r, new_media_type),
             }
         }
     }

@@ -2,6 +2,7 @@
 // Errors travel on the cold path (a request that fails); boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
+mod admission;
 mod authz;
 pub mod breaker;
 mod browser;
@@ -65,6 +66,7 @@ pub async fn engine(
             breakers: Some(breakers),
             limits: settings.limits.clone(),
             introspection: settings.introspection,
+            auth_operations: settings.rate_limit.auth.operations.clone(),
         },
     )))
 }
@@ -107,8 +109,10 @@ pub async fn app_with_events(
             r.rate_limit
                 .enabled
                 .then(|| policy::RateLimiter::new(cache.clone(), r.rate_limit.clone())),
+            policies.persisted.clone(),
             policies.trusted_proxies.clone(),
             &config.bus.subject_prefix,
+            r.live.clone(),
         ))
     });
     Ok(http::routes(engine, policies))

@@ -1,11 +1,20 @@
 //! Persisted operations: automatic persisted queries (the client sends the
 //! SHA-256 of its query in `extensions.persistedQuery`; the text is sent once
-//! and remembered in the shared cache) and trusted documents (the operations
-//! in `router.persisted.dir`, known by their hash; with `router.persisted.only`
+//! and remembered) and trusted documents (the operations in
+//! `router.persisted.dir`, known by their hash; with `router.persisted.only`
 //! nothing else runs, as production APIs with known clients do).
+//!
+//! An APQ text is stored only after its request passed admission (valid,
+//! within limits, a rate-limit token paid), and the bytes stored are capped
+//! by the router itself: in process in a cache of their own (weighed in
+//! bytes, so query text never evicts revocations or rate buckets), in Redis
+//! by a byte budget per day (texts live a day, so what is stored never
+//! exceeds the budget of today and yesterday); past the cap a text is simply
+//! not remembered and the client sends it again.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kit::cache::Cache;
@@ -23,7 +32,93 @@ pub struct Persisted {
     /// Trusted documents by the hex SHA-256 of their text.
     trusted: HashMap<String, String>,
     only: bool,
-    apq: Option<Cache>,
+    apq: Option<ApqStore>,
+}
+
+/// A text to remember once its request is admitted.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    hash: String,
+    text: String,
+}
+
+/// Where APQ texts live, bounded in bytes either way.
+pub enum ApqStore {
+    /// This process only: its own cache, weighed by text size.
+    InProcess(moka::future::Cache<String, Arc<str>>),
+    /// Shared by router processes (Redis), with a daily byte budget.
+    Shared { cache: Cache, max_bytes: u64 },
+}
+
+impl ApqStore {
+    pub fn new(cache: Option<&Cache>, max_bytes: u64) -> Self {
+        match cache {
+            Some(c) if c.kind() != "in-process" => Self::Shared {
+                cache: c.clone(),
+                max_bytes,
+            },
+            _ => Self::InProcess(
+                moka::future::Cache::builder()
+                    .weigher(|k: &String, v: &Arc<str>| {
+                        u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX)
+                    })
+                    .max_capacity(max_bytes)
+                    .time_to_live(APQ_TTL)
+                    .build(),
+            ),
+        }
+    }
+
+    async fn get(&self, hash: &str) -> Option<String> {
+        match self {
+            Self::InProcess(c) => c.get(hash).await.map(|t| t.to_string()),
+            Self::Shared { cache, .. } => cache
+                .get(&format!("apq:{hash}"))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|b| String::from_utf8(b).ok()),
+        }
+    }
+
+    async fn put(&self, hash: String, text: String) {
+        match self {
+            Self::InProcess(c) => c.insert(hash, Arc::from(text)).await,
+            Self::Shared { cache, max_bytes } => {
+                let day = chrono::Utc::now().timestamp() / 86_400;
+                let size = (hash.len() + text.len()) as i64;
+                let budget = |d: i64| format!("apq:bytes:{d}");
+                let two_days = Duration::from_secs(2 * 86_400);
+                let stored = async {
+                    let yesterday = cache.incr(&budget(day - 1), 0, two_days).await?;
+                    let today = cache.incr(&budget(day), size, two_days).await?;
+                    if (today + yesterday) as u64 > *max_bytes {
+                        cache.incr(&budget(day), -size, two_days).await?;
+                        metrics::counter!("marquee_router_apq_refused_total").increment(1);
+                        return Ok(());
+                    }
+                    cache
+                        .set(&format!("apq:{hash}"), text.into_bytes(), APQ_TTL)
+                        .await
+                };
+                if let Err(e) = stored.await {
+                    tracing::warn!(error = %e, "could not store a persisted query");
+                }
+            }
+        }
+    }
+
+    /// Bytes of text held in process (0 for the shared store, whose budget
+    /// lives in Redis).
+    pub async fn weight(&self) -> u64 {
+        match self {
+            Self::InProcess(c) => {
+                c.run_pending_tasks().await;
+                c.weighted_size()
+            }
+            Self::Shared { .. } => 0,
+        }
+    }
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -61,7 +156,9 @@ impl Persisted {
         Ok(Self {
             trusted,
             only: config.only,
-            apq: config.apq.then(|| cache.cloned()).flatten(),
+            apq: config
+                .apq
+                .then(|| ApqStore::new(cache, config.apq_max_bytes)),
         })
     }
 
@@ -73,9 +170,18 @@ impl Persisted {
         self.trusted.is_empty()
     }
 
-    /// Fills in `request.query` from its persisted-query hash, remembers a
-    /// newly sent APQ, and in trusted-only mode refuses anything else.
-    pub async fn resolve(&self, request: &mut GraphqlRequest) -> Result<(), GraphqlError> {
+    /// The APQ store, when APQ is on.
+    pub fn apq(&self) -> Option<&ApqStore> {
+        self.apq.as_ref()
+    }
+
+    /// Fills in `request.query` from its persisted-query hash and in
+    /// trusted-only mode refuses anything else; a newly sent APQ comes back
+    /// as a `Registration` to `register` once the request is admitted.
+    pub async fn resolve(
+        &self,
+        request: &mut GraphqlRequest,
+    ) -> Result<Option<Registration>, GraphqlError> {
         let hash = request
             .extensions
             .as_ref()
@@ -102,26 +208,24 @@ impl Persisted {
                     ));
                 }
                 self.check_trusted(&hash)?;
-                if let Some(cache) = &self.apq {
-                    if let Err(e) = cache
-                        .set(&format!("apq:{hash}"), query.as_bytes(), APQ_TTL)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "could not store a persisted query");
-                    }
+                if self.apq.is_some() && !self.trusted.contains_key(&hash) {
+                    return Ok(Some(Registration {
+                        hash,
+                        text: query.clone(),
+                    }));
                 }
             }
             (None, Some(hash)) => {
                 if let Some(text) = self.trusted.get(&hash) {
                     request.query = Some(text.clone());
-                    return Ok(());
+                    return Ok(None);
                 }
                 self.check_trusted(&hash)?;
                 let stored = match &self.apq {
-                    Some(cache) => cache.get(&format!("apq:{hash}")).await.ok().flatten(),
+                    Some(store) => store.get(&hash).await,
                     None => None,
                 };
-                match stored.and_then(|b| String::from_utf8(b).ok()) {
+                match stored {
                     Some(text) => request.query = Some(text),
                     None => {
                         return Err(GraphqlError::new(
@@ -134,7 +238,14 @@ impl Persisted {
             (Some(query), None) => self.check_trusted(&sha256_hex(query))?,
             (None, None) => {}
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Remembers an admitted request's APQ text.
+    pub async fn register(&self, registration: Registration) {
+        if let Some(store) = &self.apq {
+            store.put(registration.hash, registration.text).await;
+        }
     }
 
     fn check_trusted(&self, hash: &str) -> Result<(), GraphqlError> {
@@ -175,7 +286,7 @@ mod tests {
                 .map(|t| (sha256_hex(t), t.to_string()))
                 .collect(),
             only,
-            apq: Some(Cache::in_process(100, "t")),
+            apq: Some(ApqStore::new(None, 1 << 20)),
         }
     }
 
@@ -187,7 +298,12 @@ mod tests {
         let mut r = request(None, Some(&h));
         let err = p.resolve(&mut r).await.unwrap_err();
         assert_eq!(err.code(), Some("PERSISTED_QUERY_NOT_FOUND"));
-        p.resolve(&mut request(Some(q), Some(&h))).await.unwrap();
+        let registration = p.resolve(&mut request(Some(q), Some(&h))).await.unwrap();
+        // Not remembered until the request is admitted.
+        let err = p.resolve(&mut request(None, Some(&h))).await.unwrap_err();
+        assert_eq!(err.code(), Some("PERSISTED_QUERY_NOT_FOUND"));
+        p.register(registration.expect("a new text to remember"))
+            .await;
         let mut r = request(None, Some(&h));
         p.resolve(&mut r).await.unwrap();
         assert_eq!(r.query.as_deref(), Some(q));
@@ -227,5 +343,33 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.code(), Some("FORBIDDEN"));
+    }
+
+    #[tokio::test]
+    async fn apq_text_stays_under_its_byte_cap_and_apart_from_security_state() {
+        let cap = 256 * 1024;
+        let p = Persisted {
+            trusted: HashMap::new(),
+            only: false,
+            apq: Some(ApqStore::new(None, cap)),
+        };
+        // Security state lives in the shared cache, which APQ never touches.
+        let security = Cache::in_process(1_000, "t");
+        security
+            .set("revoked:session-1", b"1".to_vec(), Duration::from_secs(600))
+            .await
+            .unwrap();
+        for i in 0..100_000 {
+            let q = format!("{{ movies(first: {i}) {{ title }} }}");
+            let reg = p
+                .resolve(&mut request(Some(&q), Some(&sha256_hex(&q))))
+                .await
+                .unwrap();
+            p.register(reg.unwrap()).await;
+        }
+        let weight = p.apq().unwrap().weight().await;
+        assert!(weight <= cap, "{weight} bytes held, cap {cap}");
+        assert!(weight > cap / 2, "the store is used: {weight}");
+        assert!(security.get("revoked:session-1").await.unwrap().is_some());
     }
 }

@@ -62,26 +62,58 @@ impl RateLimiter {
         Self { cache, config }
     }
 
-    /// The class of an operation from its root field names.
-    pub fn classify<'a>(&self, root_fields: impl IntoIterator<Item = &'a str>) -> RateClass {
-        let auth = &self.config.auth.operations;
-        if root_fields.into_iter().any(|f| auth.iter().any(|a| a == f)) {
-            RateClass::Auth
-        } else {
-            RateClass::Api
+    /// Root fields that take a token of the auth class each.
+    pub fn auth_operations(&self) -> &[String] {
+        &self.config.auth.operations
+    }
+
+    /// Charges one operation: a token of the auth class for every instance
+    /// of an authentication field (fragments and aliases expanded), and
+    /// `api` tokens of the API class (an operation with both kinds pays
+    /// both). The answer is the refusal if any, else the tighter bucket.
+    pub async fn charge(&self, caller: &Caller, auth: usize, api: usize) -> Option<RateDecision> {
+        let mut decision: Option<RateDecision> = None;
+        for (class, tokens) in [(RateClass::Auth, auth), (RateClass::Api, api)] {
+            if tokens == 0 {
+                continue;
+            }
+            let tokens = u32::try_from(tokens).unwrap_or(u32::MAX);
+            let Some(d) = self.check_n(caller, class, tokens).await else {
+                continue;
+            };
+            if !d.allowed {
+                return Some(d);
+            }
+            if decision.is_none_or(|prev| d.remaining < prev.remaining) {
+                decision = Some(d);
+            }
         }
+        decision
     }
 
     /// One step of `caller`'s bucket for `class`. A cache that does not answer
     /// lets the request through (logged): the limiter protects, it must not
     /// take the API down with it.
     pub async fn check(&self, caller: &Caller, class: RateClass) -> Option<RateDecision> {
+        self.check_n(caller, class, 1).await
+    }
+
+    async fn check_n(
+        &self,
+        caller: &Caller,
+        class: RateClass,
+        tokens: u32,
+    ) -> Option<RateDecision> {
         let per_minute = match class {
             RateClass::Auth => self.config.auth.per_minute,
             RateClass::Api => self.config.api.per_minute,
         };
         let key = format!("rl:{}:{}", class.as_str(), caller.key());
-        match self.cache.gcra(&key, Quota::per_minute(per_minute)).await {
+        match self
+            .cache
+            .gcra_n(&key, Quota::per_minute(per_minute), tokens)
+            .await
+        {
             Ok(d) => {
                 if !d.allowed {
                     metrics::counter!("marquee_rate_limited_total", "class" => class.as_str())
@@ -91,6 +123,7 @@ impl RateLimiter {
                         event = "rate_limited",
                         class = class.as_str(),
                         caller = %caller.key(),
+                        tokens,
                         "rate limit exceeded"
                     );
                 }
@@ -245,12 +278,22 @@ mod tests {
         assert_eq!(client_ip(&h, Some(peer), &trusted), Some(peer.ip()));
     }
 
-    #[test]
-    fn auth_operations_are_classified_by_root_field() {
+    #[tokio::test]
+    async fn an_operation_with_both_kinds_of_field_pays_both_classes() {
         let limiter = RateLimiter::new(Cache::in_process(100, "t"), RateLimitConfig::default());
-        assert_eq!(limiter.classify(["login"]), RateClass::Auth);
-        assert_eq!(limiter.classify(["me", "register"]), RateClass::Auth);
-        assert_eq!(limiter.classify(["movies"]), RateClass::Api);
+        let caller = Caller {
+            claims: None,
+            ip: "198.51.100.8".parse().ok(),
+        };
+        let d = limiter.charge(&caller, 2, 1).await.unwrap();
+        assert!(d.allowed);
+        assert_eq!(d.remaining, 3, "the auth bucket is the tighter one");
+        let api = limiter.check(&caller, RateClass::Api).await.unwrap();
+        assert_eq!(api.remaining, 98, "the API bucket paid one too");
+        // Four sign-in fields in one request do not fit in the three left.
+        assert!(!limiter.charge(&caller, 4, 0).await.unwrap().allowed);
+        assert!(limiter.charge(&caller, 3, 0).await.unwrap().allowed);
+        assert!(!limiter.charge(&caller, 1, 0).await.unwrap().allowed);
     }
 
     #[tokio::test]

@@ -118,6 +118,8 @@ pub struct GraphqlResponse {
     /// `data`), set instead of `data` on the HTTP path (no response tree is
     /// built there); `into_json` closes it in place.
     pub(crate) data_json: Option<Vec<u8>>,
+    /// Response `extensions` (the operation's cost, when the client asked).
+    pub extensions: Option<Map<String, Value>>,
 }
 
 impl GraphqlResponse {
@@ -154,6 +156,10 @@ impl GraphqlResponse {
             out.extend_from_slice(b",\"errors\":");
             serde_json::to_writer(&mut out, &self.errors).expect("errors always serialize");
         }
+        if let Some(extensions) = &self.extensions {
+            out.extend_from_slice(b",\"extensions\":");
+            serde_json::to_writer(&mut out, extensions).expect("extensions always serialize");
+        }
         out.push(b'}');
         out
     }
@@ -173,6 +179,9 @@ impl Serialize for GraphqlResponse {
         }
         if !self.errors.is_empty() {
             map.serialize_entry("errors", &self.errors)?;
+        }
+        if let Some(extensions) = &self.extensions {
+            map.serialize_entry("extensions", extensions)?;
         }
         map.end()
     }

@@ -149,11 +149,6 @@ impl Supergraph {
         self.hash
     }
 
-    /// The API schema clients see, as SDL.
-    pub fn api_sdl(&self) -> String {
-        self.schema.document.to_string()
-    }
-
     /// Subgraph name to routing URL.
     pub fn subgraphs(&self) -> BTreeMap<String, String> {
         self.planner

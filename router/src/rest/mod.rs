@@ -322,22 +322,30 @@ impl Run<'_> {
             extensions: None,
         };
         // The steps of a cursor walk are one client request: only the first counts.
-        let limiter = if counted {
-            self.policies.limiter.as_ref()
-        } else {
-            None
+        let gate = crate::admission::Admission {
+            transport: crate::admission::Transport::Rest,
+            caller: Some(self.caller),
+            limiter: if counted {
+                self.policies.limiter.as_ref()
+            } else {
+                None
+            },
+            persisted: None,
         };
-        match self
-            .engine
-            .execute_for(request, self.forward, false, Some(self.caller), limiter)
-            .await
-        {
-            Ok(answer) => answer,
-            Err(crate::engine::Rejection::NotAllowedOverGet) => (
-                GraphqlResponse::request_error(GraphqlError::new(
-                    ErrorCode::Internal,
-                    "the operation was refused",
-                )),
+        match self.engine.admit(request, &gate).await {
+            Ok(admitted) => {
+                let decision = admitted.decision;
+                (
+                    self.engine.respond(admitted, self.forward, false).await,
+                    decision,
+                )
+            }
+            Err(crate::admission::Rejection::Refused(response, decision)) => (response, decision),
+            Err(rejection) => (
+                GraphqlResponse {
+                    errors: rejection.into_errors(),
+                    ..Default::default()
+                },
                 None,
             ),
         }

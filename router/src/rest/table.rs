@@ -414,6 +414,47 @@ mod tests {
         }
     }
 
+    /// Every route stays within the default limits at its largest page
+    /// (`first`/`last`/`limit` of 100), so the cost limit never refuses REST.
+    #[test]
+    fn every_route_fits_the_default_limits_at_its_largest_page() {
+        let sdl = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/supergraph.graphql"),
+        )
+        .unwrap();
+        let supergraph = crate::supergraph::Supergraph::from_sdl(&sdl).unwrap();
+        let limits = kit::config::LimitsConfig::default();
+        let mut highest = (0, String::new());
+        for route in load().unwrap() {
+            let op =
+                crate::operation::ParsedOperation::parse(&route.document, Some(&route.operation))
+                    .unwrap();
+            let shape = crate::limits::shape(&op, &[]);
+            crate::limits::check_shape(&shape, &limits)
+                .unwrap_or_else(|e| panic!("{}: {}", route.operation, e.message));
+            let variables: serde_json::Map<String, serde_json::Value> = route
+                .variables
+                .iter()
+                .filter(|(name, _, _)| ["first", "last", "limit"].contains(&name.as_str()))
+                .map(|(name, _, _)| (name.clone(), serde_json::json!(100)))
+                .collect();
+            let root = if route.mutation {
+                supergraph.schema.mutation.clone().unwrap()
+            } else {
+                supergraph.schema.query.clone()
+            };
+            let cost =
+                crate::limits::cost(&op, &shape, &supergraph.schema, &root, &variables, &limits);
+            crate::limits::check_cost(cost, &limits)
+                .unwrap_or_else(|e| panic!("{}: {}", route.operation, e.message));
+            if cost > highest.0 {
+                highest = (cost, route.operation.clone());
+            }
+        }
+        assert!(highest.0 > 100, "costs are counted: {highest:?}");
+        println!("most costly route: {highest:?}");
+    }
+
     #[test]
     fn headers_are_read_as_directive_arguments() {
         let doc = r#"

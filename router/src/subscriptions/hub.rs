@@ -92,7 +92,7 @@ impl Hub {
         }
     }
 
-    fn existing(&self, subject: &str) -> Option<Arc<Topic>> {
+    pub fn existing(&self, subject: &str) -> Option<Arc<Topic>> {
         self.topics
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -7,6 +7,7 @@
 //! other subgraphs) then runs through the normal executor. Transports:
 //! `ws` (graphql-transport-ws) and `sse` (GraphQL over SSE, distinct connections).
 
+mod caps;
 mod fields;
 mod hub;
 mod sse;
@@ -24,10 +25,11 @@ use serde_json::{json, Map, Value};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::admission::{Admission, Rejection, Transport};
 use crate::engine::{Engine, GraphqlRequest, Prepared};
 use crate::execute::Execution;
 use crate::fetch::SubgraphRequest;
-use crate::operation::{OperationType, ParsedOperation};
+use crate::operation::OperationType;
 use crate::policy::Caller;
 use crate::project::Projection;
 use crate::response::{GraphqlError, GraphqlResponse, PathElem};
@@ -51,10 +53,14 @@ pub struct Live {
     verifier: Option<Arc<kit::auth::Verifier>>,
     /// Operations over these transports count against the same limits as over HTTP.
     limiter: Option<crate::policy::RateLimiter>,
+    /// Trusted-only mode and APQ hold here as over HTTP.
+    persisted: Option<Arc<crate::persisted::Persisted>>,
     trusted_proxies: Vec<ipnet::IpNet>,
     prefix: String,
     /// `@fromEvents` fields of the supergraph with this hash.
     fields: Mutex<Option<(u64, Arc<LiveFields>)>>,
+    /// Open sockets and streams, per client address and in all.
+    connections: Arc<caps::Connections>,
     resolved: Resolved,
 }
 
@@ -66,17 +72,21 @@ pub(crate) enum Started {
 }
 
 impl Live {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         engine: Arc<Engine>,
         bus: SharedBus,
         verifier: Option<Arc<kit::auth::Verifier>>,
         limiter: Option<crate::policy::RateLimiter>,
+        persisted: Option<Arc<crate::persisted::Persisted>>,
         trusted_proxies: Vec<ipnet::IpNet>,
         subject_prefix: &str,
+        limits: kit::config::LiveLimits,
     ) -> Self {
         Self {
             engine,
             limiter,
+            persisted,
             trusted_proxies,
             hub: hub::Hub::new(bus.clone()),
             bus,
@@ -84,6 +94,7 @@ impl Live {
             prefix: subject_prefix.to_string(),
             fields: Mutex::new(None),
             resolved: Arc::new(Resolutions::default()),
+            connections: caps::Connections::new(limits),
         }
     }
 
@@ -103,6 +114,32 @@ impl Live {
     /// Subjects with at least one subscriber on this router.
     pub fn open_topics(&self) -> usize {
         self.hub.open_topics()
+    }
+
+    /// Open WebSockets and SSE streams on this router.
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
+    }
+
+    /// The shared topic of `subject`; a new one only while this router
+    /// holds fewer than `router.live.max_topics`.
+    async fn join(&self, subject: &str) -> Result<Arc<hub::Topic>, Vec<GraphqlError>> {
+        if self.hub.existing(subject).is_none()
+            && self.hub.open_topics() >= self.connections.limits().max_topics
+        {
+            metrics::counter!("marquee_router_live_refused_total", "cap" => "topics").increment(1);
+            return Err(vec![GraphqlError::new(
+                ErrorCode::ServiceUnavailable,
+                "the router follows as many live topics as it may; try again later",
+            )]);
+        }
+        self.hub.join(subject).await.map_err(|e| {
+            tracing::error!(error = %e, subject, "bus subscription failed");
+            vec![GraphqlError::new(
+                ErrorCode::ServiceUnavailable,
+                "the event bus is unavailable",
+            )]
+        })
     }
 
     fn live_fields(&self, supergraph: &Supergraph) -> Arc<LiveFields> {
@@ -125,75 +162,58 @@ impl Live {
         request: GraphqlRequest,
         caller: &Caller,
         headers: HeaderMap,
+        transport: Transport,
+    ) -> Result<Started, Rejection> {
+        let gate = Admission {
+            transport,
+            caller: Some(caller),
+            limiter: self.limiter.as_ref(),
+            persisted: self.persisted.as_deref(),
+        };
+        let admitted = self.engine.admit(request, &gate).await?;
+        if admitted.kind() != OperationType::Subscription {
+            return Ok(Started::Single(
+                self.engine.respond(admitted, &headers, false).await,
+            ));
+        }
+        let refused = |errors| {
+            Rejection::Refused(
+                GraphqlResponse {
+                    errors,
+                    ..Default::default()
+                },
+                None,
+            )
+        };
+        if let Some(f) = &admitted.filtered {
+            if !f.errors.is_empty() {
+                return Err(refused(f.errors.clone()));
+            }
+        }
+        self.subscribe(admitted, caller, headers)
+            .await
+            .map_err(refused)
+    }
+
+    /// Joins an admitted subscription's topic (and its recheck subject),
+    /// replays what a resuming subscriber missed, and shares resolutions
+    /// with subscribers of the same operation.
+    async fn subscribe(
+        &self,
+        admitted: crate::admission::Admitted,
+        caller: &Caller,
+        headers: HeaderMap,
     ) -> Result<Started, Vec<GraphqlError>> {
         let one = |e: GraphqlError| vec![e];
-        let query = request
-            .query
-            .as_deref()
-            .filter(|q| !q.trim().is_empty())
-            .ok_or_else(|| {
-                one(GraphqlError::new(
-                    ErrorCode::BadRequest,
-                    "the request has no `query`",
-                ))
-            })?;
-        crate::limits::check_text(query, self.engine.limits()).map_err(one)?;
-        let parsed =
-            ParsedOperation::parse(query, request.operation_name.as_deref()).map_err(one)?;
-        if parsed.kind() != OperationType::Subscription {
-            let (response, _) = self
-                .engine
-                .execute_for(
-                    request,
-                    &headers,
-                    false,
-                    Some(caller),
-                    self.limiter.as_ref(),
-                )
-                .await
-                .map_err(|_| {
-                    one(GraphqlError::new(
-                        ErrorCode::BadRequest,
-                        "the operation cannot run here",
-                    ))
-                })?;
-            return Ok(Started::Single(response));
-        }
-        crate::limits::check_operation(&parsed, self.engine.limits()).map_err(one)?;
-        if let Some(limiter) = &self.limiter {
-            let class = limiter.classify(
-                parsed
-                    .operation_selections()
-                    .into_iter()
-                    .map(|f| f.name.as_str()),
-            );
-            if let Some(d) = limiter.check(caller, class).await.filter(|d| !d.allowed) {
-                return Err(one(crate::policy::rate_limited(&d)));
-            }
-        }
-        let loaded = self.engine.loaded();
+        let crate::admission::Admitted {
+            loaded,
+            validated,
+            variables,
+            root_type,
+            ..
+        } = admitted;
+        let parsed = &validated.parsed;
         let supergraph = loaded.supergraph.clone();
-        parsed.validate(&supergraph.schema)?;
-        let root_type = supergraph
-            .schema
-            .subscription
-            .clone()
-            .unwrap_or_else(|| "Subscription".into());
-        if let Some(f) = crate::authz::filter(
-            &supergraph.auth,
-            &supergraph.schema,
-            &parsed.document,
-            parsed.index,
-            &root_type,
-            caller.claims.as_ref(),
-        ) {
-            if !f.errors.is_empty() {
-                return Err(f.errors);
-            }
-        }
-        let variables = parsed
-            .coerce_variables(request.variables.unwrap_or_default(), &supergraph.schema)
-            .map_err(one)?;
         let roots = parsed.operation_selections();
         let [root] = roots.as_slice() else {
             return Err(one(GraphqlError::new(
@@ -223,13 +243,6 @@ impl Live {
         let subject = field
             .subject_for(&self.prefix, viewer, &arguments)
             .map_err(one)?;
-        let bus_unavailable = |e: kit::events::BusError, subject: &str| {
-            tracing::error!(error = %e, subject, "bus subscription failed");
-            one(GraphqlError::new(
-                ErrorCode::ServiceUnavailable,
-                "the event bus is unavailable",
-            ))
-        };
         let recheck = match (
             &field.check,
             field
@@ -237,11 +250,7 @@ impl Live {
                 .map_err(one)?,
         ) {
             (Some(query), Some(subject)) => {
-                let topic = self
-                    .hub
-                    .join(&subject)
-                    .await
-                    .map_err(|e| bus_unavailable(e, &subject))?;
+                let topic = self.join(&subject).await?;
                 Some(Recheck {
                     receiver: topic.receiver(),
                     _topic: topic,
@@ -259,16 +268,12 @@ impl Live {
         }
         let prepared = self
             .engine
-            .prepare(&loaded, &parsed, true)
+            .prepare(&loaded, parsed, true)
             .await
             .map_err(one)?;
         let plan = LivePlan::new(supergraph, prepared, variables, headers, field, root_type)
             .map_err(one)?;
-        let topic = self
-            .hub
-            .join(&subject)
-            .await
-            .map_err(|e| bus_unavailable(e, &subject))?;
+        let topic = self.join(&subject).await?;
         let receiver = topic.receiver();
         // Joined first, replayed second: an event published in between is
         // both in the backlog and on the topic, and delivered once.
@@ -342,25 +347,24 @@ async fn run_check(
     headers: &HeaderMap,
     caller: &Caller,
 ) -> Result<(), Vec<GraphqlError>> {
-    let (answer, _) = engine
-        .execute_for(
-            GraphqlRequest {
-                query: Some(check.to_string()),
-                variables: Some(arguments.clone()),
-                ..Default::default()
-            },
-            headers,
-            false,
-            Some(caller),
-            None,
-        )
-        .await
-        .map_err(|_| {
-            vec![GraphqlError::new(
-                ErrorCode::Internal,
-                "the subscription's check cannot run",
-            )]
-        })?;
+    let gate = Admission {
+        transport: Transport::Internal,
+        caller: Some(caller),
+        limiter: None,
+        persisted: None,
+    };
+    let request = GraphqlRequest {
+        query: Some(check.to_string()),
+        variables: Some(arguments.clone()),
+        ..Default::default()
+    };
+    let answer = match engine.admit(request, &gate).await {
+        Ok(admitted) => engine.respond(admitted, headers, false).await,
+        Err(rejection) => GraphqlResponse {
+            errors: rejection.into_errors(),
+            ..Default::default()
+        },
+    };
     if answer.errors.is_empty() {
         return Ok(());
     }
@@ -422,15 +426,35 @@ pub(crate) async fn intercept(
     {
         forward.insert(kit::telemetry::TRACEPARENT, tp);
     }
-    if !is_websocket {
-        let max_body = live.engine.limits().max_body_bytes;
-        return serve_sse(live, request, forward, max_body).await;
-    }
     let peer = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|axum::extract::ConnectInfo(a)| *a);
     let ip = live.client_ip(request.headers(), peer);
+    // A place is taken before any work is done for the connection.
+    let slot = live.connections.acquire(ip);
+    if !is_websocket {
+        let slot = match slot {
+            Ok(s) => s,
+            Err(full) => {
+                let error = GraphqlError::new(
+                    match full {
+                        caps::Full::Client => ErrorCode::RateLimited,
+                        caps::Full::Router => ErrorCode::ServiceUnavailable,
+                    },
+                    full.reason(),
+                );
+                return (
+                    full.status(),
+                    [(http::header::RETRY_AFTER, "5")],
+                    axum::Json(json!({ "errors": [error] })),
+                )
+                    .into_response();
+            }
+        };
+        let max_body = live.engine.limits().max_body_bytes;
+        return serve_sse(live, request, forward, max_body, slot).await;
+    }
     let (mut parts, _) = request.into_parts();
     let protocol_ok = parts
         .headers
@@ -459,7 +483,12 @@ pub(crate) async fn intercept(
         .read_buffer_size(1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(ws::MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| serve_ws(live, socket, protocol_ok, headers, forward, ip))
+        .on_upgrade(move |socket| async move {
+            match slot {
+                Ok(slot) => serve_ws(live, socket, protocol_ok, headers, forward, ip, slot).await,
+                Err(full) => ws::refuse(socket, full.close_code(), full.reason()).await,
+            }
+        })
 }
 
 /// A copy of `value` in its own allocation (a parsed request's values share

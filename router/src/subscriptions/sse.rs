@@ -24,6 +24,7 @@ use kit::ErrorCode;
 use serde_json::{json, Value};
 
 use super::{Live, Started};
+use crate::admission::Transport;
 use crate::engine::GraphqlRequest;
 use crate::policy::Caller;
 use crate::response::GraphqlError;
@@ -34,6 +35,7 @@ pub(crate) async fn serve(
     request: axum::extract::Request,
     forward: HeaderMap,
     max_body: usize,
+    slot: super::caps::Slot,
 ) -> Response {
     let (parts, body) = request.into_parts();
     let graphql = if parts.method == Method::GET {
@@ -100,8 +102,22 @@ pub(crate) async fn serve(
                 .map(|ConnectInfo(a)| *a),
         ),
     };
-    match Box::pin(live.start(graphql, &caller, subgraph_headers)).await {
-        Err(errors) => refused_all(errors),
+    let transport = if parts.method == Method::GET {
+        Transport::SseGet
+    } else {
+        Transport::SsePost
+    };
+    match Box::pin(live.start(graphql, &caller, subgraph_headers, transport)).await {
+        Err(rejection) => {
+            let status = rejection.status();
+            let mut r = refused_all(rejection.into_errors());
+            *r.status_mut() = status;
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                r.headers_mut()
+                    .insert(header::ALLOW, http::HeaderValue::from_static("POST"));
+            }
+            r
+        }
         Ok(Started::Single(response)) => {
             let one = futures::stream::iter([
                 Ok::<_, Infallible>(next(&serde_json::to_value(&response).unwrap_or_default())),
@@ -113,7 +129,7 @@ pub(crate) async fn serve(
             // A signed-in stream's token is verified again now and then, so
             // a logout or suspension ends it like a socket.
             let recheck = caller.claims.clone().map(|claims| (live.clone(), claims));
-            Sse::new(events(subscription, expires_in, recheck))
+            Sse::new(events(subscription, expires_in, recheck, slot))
                 .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
                 .into_response()
         }
@@ -124,8 +140,11 @@ fn events(
     mut subscription: Box<super::Subscription>,
     expires_in: Option<Duration>,
     recheck: Option<(Arc<Live>, kit::auth::Claims)>,
+    slot: super::caps::Slot,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     async_stream(move |tx| async move {
+        // The connection's place is held for as long as the stream runs.
+        let _slot = slot;
         let expiry = tokio::time::sleep(expires_in.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
         tokio::pin!(expiry);
         let every = super::ws::RECHECK;

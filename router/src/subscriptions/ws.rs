@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::{Live, Started};
+use crate::admission::Transport;
 use crate::engine::GraphqlRequest;
 use crate::policy::Caller;
 use crate::response::GraphqlError;
@@ -87,6 +88,7 @@ pub(crate) async fn serve(
     headers: HeaderMap,
     forward: HeaderMap,
     ip: Option<IpAddr>,
+    _slot: super::caps::Slot,
 ) {
     let (sink, mut incoming) = socket.split();
     let tx = Out(Arc::new(tokio::sync::Mutex::new(sink)));
@@ -104,6 +106,16 @@ pub(crate) async fn serve(
             .await;
     }
     let _ = tx.0.lock().await.close().await;
+}
+
+/// Closes a socket refused by a connection cap with its code.
+pub(crate) async fn refuse(mut socket: WebSocket, code: u16, reason: &'static str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
 }
 
 /// The socket's sending half, shared by the connection and its operations:
@@ -236,9 +248,10 @@ async fn run(
                         let (caller, headers) = &*who;
                         // Boxed: the socket's task would otherwise hold room for the
                         // largest future it ever awaits, for as long as it lives.
-                        let started = Box::pin(live.start(payload, caller, headers.clone())).await;
+                        let started = Box::pin(live.start(payload, caller, headers.clone(), Transport::WebSocket)).await;
                         let sent = match started {
-                            Err(errors) => {
+                            Err(rejection) => {
+                                let errors = rejection.into_errors();
                                 tx.send(text(json!({"type": "error", "id": id, "payload": errors}))).await
                             }
                             Ok(Started::Single(response)) => {
