@@ -40,16 +40,17 @@ pub fn page_size_of(field: &str, n: Option<i32>) -> Result<u64, Error> {
     }
 }
 
-/// One page of rows, each with its cursor, as a store returns it. It is
-/// cached as JSON by lists that cache (`total_count` of `Some(n)` reads as `n`).
+/// One page of rows, each with its cursor, as a store returns it (lists that
+/// cache keep it as JSON).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<(String, T)>,
     pub has_next_page: bool,
     /// Whether rows come before this page (after a cursor: assumed so).
     pub has_previous_page: bool,
-    /// Rows in the whole list, for lists that count them (`Paged::COUNTED`).
-    pub total_count: Option<u64>,
+    /// Rows in the whole list, for lists that count them (`Paged::COUNTED`);
+    /// 0 for the others.
+    pub total_count: u64,
 }
 
 impl<T> Page<T> {
@@ -64,7 +65,7 @@ impl<T> Page<T> {
             items: rows.into_iter().map(|r| (cursor(&r), r)).collect(),
             has_next_page,
             has_previous_page,
-            total_count: None,
+            total_count: 0,
         }
     }
 }
@@ -122,7 +123,7 @@ impl<T: Paged> Connection<T> {
                 page.has_next_page,
             ),
             edges,
-            total_count: page.total_count.unwrap_or_default(),
+            total_count: page.total_count,
         }
     }
 }
@@ -236,6 +237,6 @@ mod tests {
         let p = Page::new(vec![3, 1, 2], true, false, |n| n.to_string());
         let cursors: Vec<&str> = p.items.iter().map(|(c, _)| c.as_str()).collect();
         assert_eq!(cursors, ["3", "1", "2"]);
-        assert!(p.has_previous_page && !p.has_next_page && p.total_count.is_none());
+        assert!(p.has_previous_page && !p.has_next_page && p.total_count == 0);
     }
 }

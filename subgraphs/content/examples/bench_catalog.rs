@@ -104,14 +104,14 @@ async fn main() -> anyhow::Result<()> {
     let catalog = content::open(&services).await?;
     println!("{}", content::seed::seed(&catalog).await?);
     let db = services.db.clone();
-    let schema = content::schema::build(catalog.clone());
+    let schema = content::graphql::build(catalog.clone());
 
     // Every variant answers the same rows.
     let rows = db
         .query_all(Statement::from_string(db.get_database_backend(), SQL))
         .await?;
     let r = schema
-        .execute(content::schema::with_loaders(&catalog, QUERY.into()))
+        .execute(content::graphql::with_loaders(&catalog, QUERY.into()))
         .await;
     anyhow::ensure!(r.errors.is_empty(), "{:?}", r.errors);
     let data = r.data.into_json()?;
@@ -168,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
             let (schema, catalog) = (schema.clone(), catalog.clone());
             async move {
                 let r = schema
-                    .execute(content::schema::with_loaders(&catalog, QUERY.into()))
+                    .execute(content::graphql::with_loaders(&catalog, QUERY.into()))
                     .await;
                 anyhow::ensure!(r.errors.is_empty(), "{:?}", r.errors);
                 Ok(())

@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
         "rebuild: {n} titles in {:.1} ms",
         started.elapsed().as_secs_f64() * 1000.0
     );
-    let schema = content::schema::build(catalog.clone());
+    let schema = content::graphql::build(catalog.clone());
     println!("{workers} workers, {seconds} s per query");
     for (name, query) in QUERIES {
         let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
                     while Instant::now() < deadline {
                         let t = Instant::now();
                         let r = schema
-                            .execute(content::schema::with_loaders(&catalog, query.into()))
+                            .execute(content::graphql::with_loaders(&catalog, query.into()))
                             .await;
                         anyhow::ensure!(r.errors.is_empty(), "{:?}", r.errors);
                         latencies.push(t.elapsed());

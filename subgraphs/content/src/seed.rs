@@ -12,8 +12,10 @@ use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set, TransactionTra
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::catalog::{slugify, Catalog, DAY_HALF_LIFE_SECS, MOVIE, WEEK_HALF_LIFE_SECS};
-use crate::model::{category, credit, episode, featured, person, season, title, title_category};
+use crate::store::model::{
+    category, credit, episode, featured, person, season, title, title_category,
+};
+use crate::store::{slugify, Catalog, DAY_HALF_LIFE_SECS, MOVIE, WEEK_HALF_LIFE_SECS};
 
 const MOVIES: &str = include_str!("../data/movies.json");
 const SERIES: &str = include_str!("../data/series.json");
@@ -93,7 +95,7 @@ pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
             serde_json::from_str::<SeriesFile>(SERIES)?
                 .series
                 .into_iter()
-                .map(|f| (crate::catalog::SERIES, f)),
+                .map(|f| (crate::store::SERIES, f)),
         )
         .collect();
     let now = Utc::now();
@@ -272,7 +274,7 @@ pub async fn seed(catalog: &Catalog) -> anyhow::Result<String> {
     };
     let (films_picked, series_picked) = (
         best(MOVIE, FEATURED),
-        best(crate::catalog::SERIES, FEATURED_SERIES),
+        best(crate::store::SERIES, FEATURED_SERIES),
     );
     let mut picks: Vec<&Uuid> = Vec::new();
     for i in 0..FEATURED.max(FEATURED_SERIES) {

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, Utc};
-use content::catalog::{Catalog, Filter, MovieSort, PageArgs, TitleInput, MOVIE};
-use content::model::title;
+use content::store::model::title;
+use content::store::{Catalog, Filter, MovieSort, PageArgs, TitleInput, MOVIE};
 use kit::testing::TestBackend;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -579,7 +579,7 @@ async fn a_nested_query_of_50_titles_costs_a_constant_number_of_statements() {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let counted = content::open(&services).await.unwrap();
-        let schema = content::schema::build(counted.clone());
+        let schema = content::graphql::build(counted.clone());
         let mut costs = Vec::new();
         for (n, sort) in [(5, "RATING_DESC"), (50, "POPULARITY_DESC")] {
             statements.store(0, Ordering::SeqCst);
@@ -587,7 +587,7 @@ async fn a_nested_query_of_50_titles_costs_a_constant_number_of_statements() {
                 "{{ movies(first: {n}, sort: {sort}) {{ edges {{ node {{ title categories {{ slug }} credits {{ character job person {{ name }} }} }} }} }} }}"
             );
             let r = schema
-                .execute(content::schema::with_loaders(
+                .execute(content::graphql::with_loaders(
                     &counted,
                     query.as_str().into(),
                 ))
@@ -621,7 +621,7 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
     for (b, catalog) in catalogs(true).await {
         let l = b.label;
         let series = Filter {
-            kind: Some(content::catalog::SERIES),
+            kind: Some(content::store::SERIES),
             ..Filter::default()
         };
         let (all_series, total) = walk(&catalog, &series, MovieSort::PopularityDesc).await;
@@ -637,12 +637,12 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let counted = content::open(&services).await.unwrap();
-        let schema = content::schema::build(counted.clone());
+        let schema = content::graphql::build(counted.clone());
         let run = |q: String| {
             let (schema, counted) = (schema.clone(), counted.clone());
             async move {
                 let r = schema
-                    .execute(content::schema::with_loaders(&counted, q.as_str().into()))
+                    .execute(content::graphql::with_loaders(&counted, q.as_str().into()))
                     .await;
                 assert!(r.errors.is_empty(), "{q}: {:?}", r.errors);
                 r.data.into_json().unwrap()
@@ -706,7 +706,7 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
         // Writes: numbers are unique per parent; deleted series take no new episodes.
         let show = catalog
             .save_title(
-                content::catalog::SERIES,
+                content::store::SERIES,
                 None,
                 input("Test Signal", "2021-01-01"),
                 "test",
@@ -717,7 +717,7 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
             .save_season(
                 Some(show.id),
                 None,
-                content::catalog::SeasonInput {
+                content::store::SeasonInput {
                     number: Some(1),
                     ..Default::default()
                 },
@@ -730,7 +730,7 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
             .save_season(
                 Some(show.id),
                 None,
-                content::catalog::SeasonInput {
+                content::store::SeasonInput {
                     number: Some(1),
                     ..Default::default()
                 },
@@ -743,7 +743,7 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
             .save_episode(
                 Some(season.id),
                 None,
-                content::catalog::EpisodeInput {
+                content::store::EpisodeInput {
                     number: Some(1),
                     runtime: Some(0),
                     ..Default::default()
@@ -754,14 +754,14 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
             .unwrap_err();
         assert_eq!(ep.field.as_deref(), Some("input.runtime"), "[{l}]");
         catalog
-            .set_deleted(content::catalog::SERIES, show.id, true, "test")
+            .set_deleted(content::store::SERIES, show.id, true, "test")
             .await
             .unwrap();
         let gone = catalog
             .save_episode(
                 Some(season.id),
                 None,
-                content::catalog::EpisodeInput {
+                content::store::EpisodeInput {
                     number: Some(1),
                     ..Default::default()
                 },
@@ -782,7 +782,7 @@ async fn series_keep_their_seasons_and_episodes_apart_from_movies() {
 async fn one_viewer_cannot_flood_views() {
     for (b, catalog) in catalogs(true).await {
         let (all, _) = walk(&catalog, &movies(), MovieSort::TitleAsc).await;
-        let limit = content::catalog::VIEWS_PER_MINUTE as usize;
+        let limit = content::store::VIEWS_PER_MINUTE as usize;
         for m in &all[..limit] {
             assert!(
                 catalog

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use content::catalog::{Catalog, Filter, MovieSort, PageArgs, TitleInput, MOVIE, SERIES};
-use content::model::title;
 use content::search::elastic::ElasticEngine;
 use content::search::{doc_matches, words, Doc, Engine, SearchIndex};
+use content::store::model::title;
+use content::store::{Catalog, Filter, MovieSort, PageArgs, TitleInput, MOVIE, SERIES};
 use kit::testing::TestBackend;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -322,13 +322,13 @@ async fn filters_and_facets_equal_brute_force_over_the_catalog() {
 async fn graphql_search_pages_are_bounded_and_keep_their_shape() {
     for (b, catalog) in catalogs(true).await {
         let l = b.label;
-        let schema = content::schema::build(catalog.clone());
+        let schema = content::graphql::build(catalog.clone());
         let run = |q: &str| {
             let (schema, catalog) = (schema.clone(), catalog.clone());
             let q = q.to_string();
             async move {
                 schema
-                    .execute(content::schema::with_loaders(&catalog, q.as_str().into()))
+                    .execute(content::graphql::with_loaders(&catalog, q.as_str().into()))
                     .await
             }
         };
@@ -342,7 +342,7 @@ async fn graphql_search_pages_are_bounded_and_keep_their_shape() {
         for _ in 0..200 {
             let r = schema
                 .execute(
-                    content::schema::with_loaders(&catalog, page.into()).variables(
+                    content::graphql::with_loaders(&catalog, page.into()).variables(
                         async_graphql::Variables::from_json(json!({ "after": after })),
                     ),
                 )

@@ -15,8 +15,9 @@ use uuid::Uuid;
 
 use super::{
     allowed_typos, day_number, top_buckets, Doc, Engine, EngineHit, EngineResults, Facets,
-    SearchError, SearchFilter, SearchRequest, BOOSTS, MAX_FACET_VALUES, MIN_PREFIX, SCHEMA_VERSION,
+    SearchError, SearchRequest, BOOSTS, MAX_FACET_VALUES, MIN_PREFIX, SCHEMA_VERSION,
 };
+use crate::filter::Filter;
 
 /// Documents per `_bulk` request.
 const BULK: usize = 500;
@@ -225,16 +226,16 @@ fn index_lines(index: &str, docs: &[Doc], out: &mut String) {
 }
 
 /// The `movies` filter in ES's query DSL (non-scoring `filter` clauses).
-pub fn filter_clauses(f: &SearchFilter) -> Vec<Value> {
+pub fn filter_clauses(f: &Filter) -> Vec<Value> {
     let mut out = Vec::new();
-    if !f.kinds.is_empty() {
-        out.push(json!({ "terms": { "kind": f.kinds } }));
+    if let Some(kind) = f.kind {
+        out.push(json!({ "terms": { "kind": [kind] } }));
     }
     for (field, values) in [("genres", &f.genres), ("categories", &f.categories)] {
         if values.is_empty() {
             continue;
         }
-        if f.all {
+        if f.all_genres {
             out.extend(values.iter().map(|v| json!({ "term": { field: v } })));
         } else {
             out.push(json!({ "terms": { field: values } }));
@@ -256,8 +257,8 @@ pub fn filter_clauses(f: &SearchFilter) -> Vec<Value> {
     range("year", f.year.map(Value::from), f.year.map(Value::from));
     range(
         "release_day",
-        f.released_from.map(Value::from),
-        f.released_to.map(Value::from),
+        f.released_from.map(day_number).map(Value::from),
+        f.released_to.map(day_number).map(Value::from),
     );
     range(
         "rating",

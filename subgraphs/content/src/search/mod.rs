@@ -15,7 +15,7 @@ use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::catalog::Filter;
+use crate::filter::Filter;
 
 /// Bumped whenever the indexed fields or their analysis change: an index of
 /// another version is rebuilt from the catalog at start.
@@ -159,81 +159,41 @@ pub const BOOSTS: [(&str, [f64; 3]); 2] = [
 /// The last query word also matches as a prefix once it has this many letters.
 pub const MIN_PREFIX: usize = 2;
 
-/// The `movies` filter as the index applies it (already validated and normalised).
-#[derive(Default, Clone, Debug, PartialEq)]
-pub struct SearchFilter {
-    /// `MOVIE`, `SERIES`; empty keeps both.
-    pub kinds: Vec<String>,
-    pub genres: Vec<String>,
-    pub categories: Vec<String>,
-    /// `match: ALL` (for genres and categories alike, as in the catalog).
-    pub all: bool,
-    pub year: Option<i32>,
-    pub released_from: Option<i64>,
-    pub released_to: Option<i64>,
-    pub rating_min: Option<f64>,
-    pub rating_max: Option<f64>,
-    pub min_votes: Option<i64>,
-    pub runtime_min: Option<i32>,
-    pub runtime_max: Option<i32>,
-    pub language: Option<String>,
-    pub status: Option<String>,
-}
-
-impl SearchFilter {
-    /// `filter` with the catalog's validation (same errors as `movies`).
-    pub fn from_catalog(filter: &Filter) -> Result<Self, kit::Error> {
-        filter.condition()?;
-        let norm = |v: &[String]| v.iter().map(|s| s.trim().to_lowercase()).collect();
-        Ok(Self {
-            kinds: filter.kind.map(|k| vec![k.to_string()]).unwrap_or_default(),
-            genres: norm(&filter.genres),
-            categories: norm(&filter.categories),
-            all: filter.all_genres,
-            year: filter.year,
-            released_from: filter.released_from.map(day_number),
-            released_to: filter.released_to.map(day_number),
-            rating_min: filter.rating_min,
-            rating_max: filter.rating_max,
-            min_votes: filter.min_votes,
-            runtime_min: filter.runtime_min,
-            runtime_max: filter.runtime_max,
-            language: filter.language.as_ref().map(|l| l.trim().to_lowercase()),
-            status: filter.status.as_ref().map(|s| s.trim().to_lowercase()),
-        })
-    }
-
-    /// Whether `d` passes (the reference the engines' translations are tested against).
-    pub fn keeps(&self, d: &Doc) -> bool {
-        let set = |wanted: &[String], have: &[String]| {
-            wanted.is_empty()
-                || if self.all {
-                    wanted.iter().all(|g| have.contains(g))
-                } else {
-                    wanted.iter().any(|g| have.contains(g))
-                }
-        };
-        let day = d.release_date.map(day_number);
-        let within = |v: Option<i64>, lo: Option<i64>, hi: Option<i64>| match v {
-            None => lo.is_none() && hi.is_none(),
-            Some(v) => lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v <= hi),
-        };
-        (self.kinds.is_empty() || self.kinds.contains(&d.kind))
-            && set(&self.genres, &d.genres)
-            && set(&self.categories, &d.categories)
-            && self.year.is_none_or(|y| d.year == Some(y))
-            && within(day, self.released_from, self.released_to)
-            && self.rating_min.is_none_or(|r| d.rating >= r)
-            && self.rating_max.is_none_or(|r| d.rating <= r)
-            && self.min_votes.is_none_or(|v| d.votes >= v)
-            && within(
-                d.runtime.map(i64::from),
-                self.runtime_min.map(i64::from),
-                self.runtime_max.map(i64::from),
-            )
-            && self.language.as_ref().is_none_or(|l| &d.language == l)
-            && self.status.as_ref().is_none_or(|s| &d.status == s)
-    }
+/// Whether `d` passes `filter` (normalised): the reference the engines'
+/// translations are tested against.
+pub fn keeps(filter: &Filter, d: &Doc) -> bool {
+    let set = |wanted: &[String], have: &[String]| {
+        wanted.is_empty()
+            || if filter.all_genres {
+                wanted.iter().all(|g| have.contains(g))
+            } else {
+                wanted.iter().any(|g| have.contains(g))
+            }
+    };
+    let day = d.release_date.map(day_number);
+    let within = |v: Option<i64>, lo: Option<i64>, hi: Option<i64>| match v {
+        None => lo.is_none() && hi.is_none(),
+        Some(v) => lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v <= hi),
+    };
+    (filter.kind.is_none_or(|k| d.kind == k))
+        && set(&filter.genres, &d.genres)
+        && set(&filter.categories, &d.categories)
+        && filter.year.is_none_or(|y| d.year == Some(y))
+        && within(
+            day,
+            filter.released_from.map(day_number),
+            filter.released_to.map(day_number),
+        )
+        && filter.rating_min.is_none_or(|r| d.rating >= r)
+        && filter.rating_max.is_none_or(|r| d.rating <= r)
+        && filter.min_votes.is_none_or(|v| d.votes >= v)
+        && within(
+            d.runtime.map(i64::from),
+            filter.runtime_min.map(i64::from),
+            filter.runtime_max.map(i64::from),
+        )
+        && filter.language.as_ref().is_none_or(|l| &d.language == l)
+        && filter.status.as_ref().is_none_or(|s| &d.status == s)
 }
 
 /// One search request as the engines receive it.
@@ -241,7 +201,8 @@ impl SearchFilter {
 pub struct SearchRequest {
     /// The query's words (see [`words`]); never empty.
     pub terms: Vec<String>,
-    pub filter: SearchFilter,
+    /// Normalised (`Filter::normalised`).
+    pub filter: Filter,
     pub offset: usize,
     pub limit: usize,
 }
@@ -375,7 +336,7 @@ impl SearchIndex {
                 format!("search pages end {MAX_OFFSET} results deep; narrow the query"),
             ));
         }
-        let filter = SearchFilter::from_catalog(filter)?;
+        let filter = filter.normalised()?;
         let mut terms = words(query);
         // Bounded work per request, whatever the query's length.
         terms.truncate(16);
@@ -391,7 +352,7 @@ impl SearchIndex {
             terms,
             filter,
             offset,
-            limit: limit.clamp(1, crate::catalog::MAX_PAGE as usize),
+            limit: limit.clamp(1, kit::paging::MAX_PAGE as usize),
         };
         let started = std::time::Instant::now();
         let r = self.engine.search(&request).await;
@@ -425,7 +386,7 @@ impl SearchIndex {
         let started = std::time::Instant::now();
         let r = self
             .engine
-            .suggest(&p, n.clamp(1, crate::catalog::MAX_PAGE as usize))
+            .suggest(&p, n.clamp(1, kit::paging::MAX_PAGE as usize))
             .await;
         observe("suggest", self.engine.kind(), started, r.is_ok());
         Ok(r?)

@@ -32,9 +32,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{
-    allowed_typos, day_number, Doc, Engine, EngineHit, EngineResults, SearchError, SearchFilter,
-    SearchRequest, BOOSTS, MIN_PREFIX, SCHEMA_VERSION,
+    allowed_typos, day_number, Doc, Engine, EngineHit, EngineResults, SearchError, SearchRequest,
+    BOOSTS, MIN_PREFIX, SCHEMA_VERSION,
 };
+use crate::filter::Filter;
 
 /// Indexing memory per writer (tantivy's minimum is 15 MB per thread).
 const WRITER_MEMORY: usize = 20_000_000;
@@ -228,7 +229,7 @@ impl TantivyEngine {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn filter_clauses(&self, filter: &SearchFilter) -> Vec<Box<dyn Query>> {
+    fn filter_clauses(&self, filter: &Filter) -> Vec<Box<dyn Query>> {
         let f = &self.fields;
         let mut out: Vec<Box<dyn Query>> = Vec::new();
         let terms = |field: Field, values: &[String]| -> Vec<Term> {
@@ -237,8 +238,11 @@ impl TantivyEngine {
                 .map(|v| Term::from_field_text(field, v))
                 .collect()
         };
-        if !filter.kinds.is_empty() {
-            out.push(Box::new(TermSetQuery::new(terms(f.kind, &filter.kinds))));
+        if let Some(kind) = filter.kind {
+            out.push(Box::new(TermSetQuery::new(terms(
+                f.kind,
+                &[kind.to_string()],
+            ))));
         }
         for (field, values) in [
             (f.genres, &filter.genres),
@@ -247,7 +251,7 @@ impl TantivyEngine {
             if values.is_empty() {
                 continue;
             }
-            if filter.all {
+            if filter.all_genres {
                 for t in terms(field, values) {
                     out.push(Box::new(TermQuery::new(t, IndexRecordOption::Basic)));
                 }
@@ -270,8 +274,8 @@ impl TantivyEngine {
         out.extend(i64_range(f.year, year, year));
         out.extend(i64_range(
             f.release_day,
-            filter.released_from,
-            filter.released_to,
+            filter.released_from.map(day_number),
+            filter.released_to.map(day_number),
         ));
         out.extend(i64_range(f.votes, filter.min_votes, None));
         out.extend(i64_range(
