@@ -434,3 +434,102 @@ async fn live_connection_caps_close_sockets_and_refuse_streams_with_their_codes(
         sys.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_body_of_three_gigabytes_to_a_subgraph_is_refused_before_it_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for sys in System::all(false).await {
+        for name in ["users", "content", "social"] {
+            let url = reqwest::Url::parse(&sys.process_url(name, "/graphql")).unwrap();
+            let addr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            stream
+                .write_all(
+                    format!(
+                        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                         Content-Length: 3000000000\r\n\r\n{{\"query\": \""
+                    )
+                    .as_bytes(),
+                )
+                .await
+                .unwrap();
+            // The answer comes without the body being sent.
+            let mut answer = vec![0u8; 512];
+            let n = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
+                .await
+                .expect("an answer before the body")
+                .unwrap();
+            let head = String::from_utf8_lossy(&answer[..n]);
+            assert!(
+                head.starts_with("HTTP/1.1 413"),
+                "[{}] {name}: {head}",
+                sys.label
+            );
+        }
+        sys.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn subgraphs_record_the_address_the_router_forwards_and_believe_no_one_else() {
+    let audit_ips = |sys: &System, token: String| {
+        let client = sys.client().clone();
+        let url = sys.url("/graphql");
+        async move {
+            let r: Value = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"query": "{ auditLog(filter: {action: \"login_failed\"}, first: 20) { edges { node { ip } } } }"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["data"]["auditLog"]["edges"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{r}"))
+                .iter()
+                .map(|e| e["node"]["ip"].as_str().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let bad_login = json!({"query": "mutation { login(input: {login: \"nobody\", password: \"wrong password 1\"}) { accessToken } }"});
+
+    // Behind the router (a trusted proxy of the subgraphs by default), which
+    // itself trusts a load balancer on loopback: the client's address lands
+    // in the audit log.
+    let sys = System::start_with(kit::testing::TestSystem::embedded(), true, |c| {
+        behind_a_trusted_proxy(c);
+        c.router.rate_limit.auth.per_minute = 1_000;
+    })
+    .await;
+    post_as(&sys, "198.51.100.77", bad_login.clone()).await;
+    let admin = sys.token_of("ADMIN").await;
+    let ips = audit_ips(&sys, admin).await;
+    assert!(ips.iter().any(|ip| ip == "198.51.100.77"), "{ips:?}");
+    sys.stop().await;
+
+    // Reached directly from an address it does not trust, a subgraph
+    // ignores the forwarding header.
+    let sys = System::start_with(kit::testing::TestSystem::embedded(), true, |c| {
+        c.subgraph.trusted_proxies = vec!["192.0.2.1/32".into()];
+        c.router.rate_limit.auth.per_minute = 1_000;
+    })
+    .await;
+    sys.client()
+        .post(sys.process_url("users", "/graphql"))
+        .header("x-forwarded-for", "198.51.100.66")
+        .json(&bad_login)
+        .send()
+        .await
+        .unwrap();
+    let admin = sys.token_of("ADMIN").await;
+    let ips = audit_ips(&sys, admin).await;
+    assert!(!ips.is_empty());
+    assert!(
+        ips.iter().all(|ip| ip == "127.0.0.1" || ip == "::1"),
+        "{ips:?}"
+    );
+    sys.stop().await;
+}

@@ -26,6 +26,8 @@ pub struct Config {
     pub search: SearchConfig,
     pub auth: AuthConfig,
     pub router: RouterConfig,
+    /// What every subgraph process applies to its requests.
+    pub subgraph: SubgraphConfig,
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     pub shutdown_grace_secs: u64,
 }
@@ -42,7 +44,29 @@ impl Default for Config {
             search: SearchConfig::default(),
             auth: AuthConfig::default(),
             router: RouterConfig::default(),
+            subgraph: SubgraphConfig::default(),
             shutdown_grace_secs: 10,
+        }
+    }
+}
+
+/// `subgraph`: limits and trust of every subgraph process (they sit behind
+/// the router, but must hold on their own when reached directly).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubgraphConfig {
+    /// Largest request body in bytes; a larger one is refused (413) before it is read.
+    pub max_body_bytes: usize,
+    /// Peers (IPs or CIDR ranges: the router, a load balancer) whose
+    /// `X-Forwarded-For` names the client; from anyone else it is ignored.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for SubgraphConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1 << 20,
+            trusted_proxies: vec!["127.0.0.1/32".into(), "::1/128".into()],
         }
     }
 }
@@ -676,11 +700,17 @@ impl Config {
                 return Err(ConfigError(format!("{key}.window_secs: must be 1 to 3600")));
             }
         }
-        for proxy in &self.router.trusted_proxies {
-            if proxy.parse::<ipnet::IpNet>().is_err() && proxy.parse::<IpAddr>().is_err() {
-                return Err(ConfigError(format!(
-                    "router.trusted_proxies: `{proxy}` is not an IP address or CIDR range"
-                )));
+        let proxies = [
+            ("router.trusted_proxies", &self.router.trusted_proxies),
+            ("subgraph.trusted_proxies", &self.subgraph.trusted_proxies),
+        ];
+        for (key, list) in proxies {
+            for proxy in list {
+                if proxy.parse::<ipnet::IpNet>().is_err() && proxy.parse::<IpAddr>().is_err() {
+                    return Err(ConfigError(format!(
+                        "{key}: `{proxy}` is not an IP address or CIDR range"
+                    )));
+                }
             }
         }
         for origin in &self.router.cors_allow_origins {

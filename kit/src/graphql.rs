@@ -48,6 +48,7 @@ pub fn routes_with<E: Executor + Clone>(
 
 async fn handle<E: Executor>(
     State(state): State<Arc<GraphqlState<E>>>,
+    client: Option<Extension<crate::net::ClientAddr>>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
@@ -69,7 +70,13 @@ async fn handle<E: Executor>(
     };
     let meta = RequestMeta {
         request_id: request_id.map(|Extension(RequestId(id))| id),
-        client_ip: client_ip(&headers, connect.map(|Extension(ConnectInfo(a))| a)),
+        // Resolved by `net::resolve` (trusted proxies only); a bare router
+        // without that layer (tests) knows only its peer.
+        client_ip: match client {
+            Some(Extension(crate::net::ClientAddr(ip))) => ip,
+            None => connect.map(|Extension(ConnectInfo(a))| a.ip()),
+        }
+        .map(|ip| ip.to_string()),
         user_agent: headers
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -80,18 +87,6 @@ async fn handle<E: Executor>(
         request = add(request);
     }
     GraphQLResponse::from(state.executor.execute(request).await).into_response()
-}
-
-/// The client address: the first `X-Forwarded-For` hop (set by the router,
-/// which subgraphs sit behind), else the peer.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|s| s.trim().to_string())
-        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
-        .or_else(|| peer.map(|p| p.ip().to_string()))
 }
 
 /// Relay's `PageInfo`, one type for every subgraph's connections (shareable,

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod health;
+pub mod net;
 pub mod paging;
 pub mod server;
 pub mod services;

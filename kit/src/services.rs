@@ -233,9 +233,21 @@ impl Services {
     /// `finish` with a readiness of the subgraph's own (`readiness()` plus
     /// the checks of a backend only it uses, such as a search engine).
     pub fn finish_with(&self, app: Router, readiness: Readiness) -> Router {
+        let limits = &self.config.subgraph;
+        let trusted = Arc::new(crate::net::trusted_proxies(&limits.trusted_proxies));
         app.merge(readiness.routes())
             .merge(crate::telemetry::metrics_routes())
             .fallback(crate::telemetry::not_found)
+            // Outermost first below: observe, the client address, then the
+            // body limit (a declared length over it is refused unread).
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                limits.max_body_bytes,
+            ))
+            .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
+            .layer(axum::middleware::from_fn_with_state(
+                trusted,
+                crate::net::resolve,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 self.name,
                 crate::telemetry::observe,

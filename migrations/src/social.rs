@@ -17,7 +17,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(kit::events::outbox::Migration), Box::new(Initial)]
+        vec![
+            Box::new(kit::events::outbox::Migration),
+            Box::new(Initial),
+            Box::new(FollowRequests),
+        ]
     }
 }
 
@@ -386,5 +390,52 @@ impl MigrationTrait for Initial {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Follow requests: following a private account asks first; the account
+/// approves (the request becomes a follow), declines, or the asker cancels.
+struct FollowRequests;
+
+impl MigrationName for FollowRequests {
+    fn name(&self) -> &str {
+        "m20261204_000001_social_follow_requests"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FollowRequests {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(a("follow_requests"))
+                .col(uuid("requester_id"))
+                .col(uuid("target_id"))
+                // UUIDv7 of the request: the list's order and cursor.
+                .col(uuid("seq"))
+                .col(ts("created_at"))
+                .primary_key(Index::create().col(a("requester_id")).col(a("target_id")))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("follow_requests_target")
+                .table(a("follow_requests"))
+                .col(a("target_id"))
+                .col(a("seq"))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(a("follow_requests"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await
     }
 }

@@ -262,8 +262,14 @@ pub(crate) fn forwarded(
     headers: &HeaderMap,
     request_id: Option<&RequestId>,
     trace: Option<&TraceContext>,
+    client: Option<std::net::IpAddr>,
 ) -> HeaderMap {
     let mut out = HeaderMap::new();
+    // The client address as this router resolved it; subgraphs believe it
+    // from their trusted proxies only (`subgraph.trusted_proxies`).
+    if let Some(ip) = client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+        out.insert("x-forwarded-for", ip);
+    }
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
         out.insert(header::AUTHORIZATION, auth.clone());
     }
@@ -392,6 +398,7 @@ async fn graphql_get(
         &headers,
         request_id.as_ref().map(|e| &e.0),
         trace.as_ref().map(|e| &e.0),
+        caller.ip,
     );
     match run(&state, request, &forward, Transport::Get, &caller).await {
         Ok((response, decision)) => answer(response, decision, new_media_type),
@@ -434,11 +441,6 @@ async fn graphql_post(
         *r.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
         return r;
     }
-    let forward = forwarded(
-        &headers,
-        request_id.as_ref().map(|e| &e.0),
-        trace.as_ref().map(|e| &e.0),
-    );
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => return bad_request("the body is not valid JSON", new_media_type),
@@ -453,6 +455,12 @@ async fn graphql_post(
         Ok(c) => c,
         Err(e) => return refused(e, new_media_type),
     };
+    let forward = forwarded(
+        &headers,
+        request_id.as_ref().map(|e| &e.0),
+        trace.as_ref().map(|e| &e.0),
+        caller.ip,
+    );
     match parsed {
         Value::Array(items) if state.policies.batching => {
             let max = state.policies.limits.max_batch;

@@ -4,12 +4,11 @@
 //! operations have their own, lower limit). The limit lives in the shared
 //! cache, so several router processes on one Redis share it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
-use ipnet::IpNet;
 use kit::auth::{Claims, Verifier};
 use kit::cache::{Cache, Quota, RateDecision};
 use kit::config::RateLimitConfig;
@@ -164,67 +163,7 @@ pub fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
     }
 }
 
-/// The client address: the peer, or, when the peer is a trusted proxy, the
-/// nearest untrusted hop of `X-Forwarded-For` (else `Forwarded: for=`).
-pub fn client_ip(
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-    trusted: &[IpNet],
-) -> Option<IpAddr> {
-    let peer = peer.map(|p| p.ip())?;
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
-    if !is_trusted(&peer) {
-        return Some(peer);
-    }
-    let mut hops: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    if hops.is_empty() {
-        hops = headers
-            .get_all(http::header::FORWARDED)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split([',', ';']))
-            .filter_map(|part| {
-                let (k, v) = part.trim().split_once('=')?;
-                if !k.eq_ignore_ascii_case("for") {
-                    return None;
-                }
-                let v = v.trim_matches('"');
-                let v = v
-                    .strip_prefix('[')
-                    .map_or(v, |s| s.split(']').next().unwrap_or(s));
-                v.parse()
-                    .ok()
-                    .or_else(|| v.rsplit_once(':').and_then(|(h, _)| h.parse().ok()))
-            })
-            .collect();
-    }
-    // Walk from the nearest hop back; the first one we do not trust is the client.
-    Some(
-        hops.iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .or(hops.first())
-            .copied()
-            .unwrap_or(peer),
-    )
-}
-
-/// Parses `router.trusted_proxies` (validated at config load).
-pub fn trusted_proxies(list: &[String]) -> Vec<IpNet> {
-    list.iter()
-        .filter_map(|s| {
-            s.parse::<IpNet>()
-                .ok()
-                .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
-        })
-        .collect()
-}
+pub use kit::net::{client_ip, trusted_proxies};
 
 /// Verifies the bearer token, if any: no token is an anonymous caller; a bad
 /// one is refused with the verifier's code.
@@ -242,41 +181,6 @@ pub async fn identify(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    }
-
-    #[test]
-    fn forwarded_headers_count_only_from_trusted_proxies() {
-        let trusted = trusted_proxies(&["10.0.0.0/8".into()]);
-        let peer: SocketAddr = "10.1.2.3:5000".parse().unwrap();
-        let stranger: SocketAddr = "203.0.113.9:5000".parse().unwrap();
-        let h = headers(&[("x-forwarded-for", "198.51.100.7, 10.0.0.5")]);
-        assert_eq!(
-            client_ip(&h, Some(peer), &trusted),
-            "198.51.100.7".parse().ok()
-        );
-        // A client that is not a proxy cannot choose its address.
-        assert_eq!(
-            client_ip(&h, Some(stranger), &trusted),
-            "203.0.113.9".parse().ok()
-        );
-        let h = headers(&[("forwarded", "for=\"[2001:db8::1]:4711\";proto=https")]);
-        assert_eq!(
-            client_ip(&h, Some(peer), &trusted),
-            "2001:db8::1".parse().ok()
-        );
-        let h = headers(&[]);
-        assert_eq!(client_ip(&h, Some(peer), &trusted), Some(peer.ip()));
-    }
 
     #[tokio::test]
     async fn an_operation_with_both_kinds_of_field_pays_both_classes() {

@@ -223,6 +223,7 @@ async fn handle(
         &headers,
         request_id.as_ref().map(|e| &e.0),
         trace.as_ref().map(|e| &e.0),
+        caller.ip,
     );
     let supergraph = state.engine.supergraph();
     let (variables, paging) = match input::bind(&route, &supergraph.schema, &path, &query, body) {

@@ -431,6 +431,9 @@ pub(crate) async fn intercept(
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|axum::extract::ConnectInfo(a)| *a);
     let ip = live.client_ip(request.headers(), peer);
+    if let Some(v) = ip.and_then(|ip| http::HeaderValue::from_str(&ip.to_string()).ok()) {
+        forward.insert("x-forwarded-for", v);
+    }
     // A place is taken before any work is done for the connection.
     let slot = live.connections.acquire(ip);
     if !is_websocket {

@@ -32,6 +32,9 @@ async fn every_mutation_refuses_an_anonymous_caller() {
         "mutation($x: ID!) { unlike(target: {postId: $x}) { likeCount } }",
         "mutation($x: ID!) { follow(userId: $x) { id } }",
         "mutation($x: ID!) { unfollow(userId: $x) { id } }",
+        "mutation($x: ID!) { approveFollowRequest(userId: $x) { id } }",
+        "mutation($x: ID!) { declineFollowRequest(userId: $x) { id } }",
+        "mutation($x: ID!) { cancelFollowRequest(userId: $x) { id } }",
         "mutation($x: ID!) { blockUser(userId: $x) }",
         "mutation($x: ID!) { unblockUser(userId: $x) }",
         "mutation { setProfilePrivate(private: true) }",
@@ -68,6 +71,7 @@ async fn every_mutation_refuses_an_anonymous_caller() {
             "{ notifications { edges { cursor } } }",
             "{ unreadNotificationCount }",
             "{ chatRooms { edges { cursor } } }",
+            "{ followRequests { edges { cursor } } }",
         ] {
             assert_eq!(
                 net.code(None, q, json!({})).await,
@@ -1407,5 +1411,158 @@ async fn a_deleted_account_leaves_no_activity_behind() {
                 .all(|b| b["count"] == 0),
             "[{l}] the account's ratings go: {d}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_private_accounts_lists_stay_closed_to_a_follower_until_the_request_is_approved() {
+    let follow = "mutation($u: ID!) { follow(userId: $u) { followStatus } }";
+    let as_entity = |fields: &str| {
+        format!("query($u: ID!) {{ _entities(representations: [{{__typename: \"User\", id: $u}}]) {{ ... on User {{ {fields} }} }} }}")
+    };
+    for net in nets().await {
+        let l = net.label;
+        let ann = net.user("ann").await;
+        let bob = net.user("bob").await;
+        let cat = net.user("cat").await;
+        net.ok(
+            Some(&ann),
+            "mutation { setProfilePrivate(private: true) }",
+            json!({}),
+        )
+        .await;
+        let d = net.ok(Some(&bob), follow, json!({"u": ann.id})).await;
+        assert_eq!(d["follow"]["followStatus"], "REQUESTED", "[{l}] {d}");
+        let followers = as_entity("followers { edges { node { user { id } } } }");
+        let r = net.run(Some(&bob), &followers, json!({"u": ann.id})).await;
+        assert_eq!(
+            r["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "[{l}] a requester is no follower: {r}"
+        );
+        let d = net
+            .ok(
+                Some(&bob),
+                &as_entity("followStatus followedByMe"),
+                json!({"u": ann.id}),
+            )
+            .await;
+        assert_eq!(d["_entities"][0]["followStatus"], "REQUESTED", "[{l}]");
+        assert_eq!(d["_entities"][0]["followedByMe"], false, "[{l}]");
+        let d = net
+            .ok(None, &as_entity("followStatus"), json!({"u": ann.id}))
+            .await;
+        assert!(
+            d["_entities"][0]["followStatus"].is_null(),
+            "[{l}] signed out"
+        );
+
+        // A second asker withdraws; the owner sees the one left, and was told.
+        net.ok(Some(&cat), follow, json!({"u": ann.id})).await;
+        let d = net
+            .ok(
+                Some(&cat),
+                "mutation($u: ID!) { cancelFollowRequest(userId: $u) { followStatus } }",
+                json!({"u": ann.id}),
+            )
+            .await;
+        assert_eq!(d["cancelFollowRequest"]["followStatus"], "NONE", "[{l}]");
+        let d = net
+            .ok(
+                Some(&ann),
+                "{ followRequests { edges { node { user { id } } } } notifications { edges { node { kind } } } }",
+                json!({}),
+            )
+            .await;
+        let requests = d["followRequests"]["edges"].as_array().unwrap();
+        assert_eq!(requests.len(), 1, "[{l}] {d}");
+        assert_eq!(requests[0]["node"]["user"]["id"], bob.id.to_string());
+        assert!(
+            d["notifications"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["node"]["kind"] == "FOLLOW_REQUESTED"),
+            "[{l}] {d}"
+        );
+        // Only the owner approves, and a request approves once.
+        let approve = "mutation($u: ID!) { approveFollowRequest(userId: $u) { id } }";
+        assert_eq!(
+            net.code(Some(&cat), approve, json!({"u": bob.id})).await,
+            "NOT_FOUND",
+            "[{l}]"
+        );
+        net.ok(Some(&ann), approve, json!({"u": bob.id})).await;
+        assert_eq!(
+            net.code(Some(&ann), approve, json!({"u": bob.id})).await,
+            "NOT_FOUND",
+            "[{l}]"
+        );
+        let r = net.run(Some(&bob), &followers, json!({"u": ann.id})).await;
+        assert!(r.get("errors").is_none(), "[{l}] approved: {r}");
+        assert_eq!(
+            r["data"]["_entities"][0]["followers"]["edges"][0]["node"]["user"]["id"],
+            bob.id.to_string()
+        );
+        // A declined request leaves the lists closed; going public approves the rest.
+        net.ok(Some(&cat), follow, json!({"u": ann.id})).await;
+        net.ok(
+            Some(&ann),
+            "mutation($u: ID!) { declineFollowRequest(userId: $u) { id } }",
+            json!({"u": cat.id}),
+        )
+        .await;
+        let d = net
+            .ok(Some(&cat), &as_entity("followStatus"), json!({"u": ann.id}))
+            .await;
+        assert_eq!(d["_entities"][0]["followStatus"], "NONE", "[{l}]");
+        net.ok(Some(&cat), follow, json!({"u": ann.id})).await;
+        net.ok(
+            Some(&ann),
+            "mutation { setProfilePrivate(private: false) }",
+            json!({}),
+        )
+        .await;
+        let d = net
+            .ok(Some(&cat), &as_entity("followStatus"), json!({"u": ann.id}))
+            .await;
+        assert_eq!(d["_entities"][0]["followStatus"], "FOLLOWING", "[{l}]");
+    }
+}
+
+#[tokio::test]
+async fn a_block_hides_posts_and_comments_both_ways() {
+    for net in nets().await {
+        let l = net.label;
+        let ann = net.user("ann").await;
+        let troll = net.user("troll").await;
+        let post = net.post(&ann, "Hello").await;
+        let comment = net.comment(&troll, &post, None).await;
+        let troll_post = net.post(&troll, "Mine").await;
+        net.ok(
+            Some(&ann),
+            "mutation($u: ID!) { blockUser(userId: $u) }",
+            json!({"u": troll.id}),
+        )
+        .await;
+        let read_post = "query($p: ID!) { post(id: $p) { id } }";
+        for (who, p) in [(&troll, &post), (&ann, &troll_post)] {
+            let d = net.ok(Some(who), read_post, json!({"p": p})).await;
+            assert!(d["post"].is_null(), "[{l}] {d}");
+        }
+        let d = net.ok(None, read_post, json!({"p": post})).await;
+        assert_eq!(d["post"]["id"], post, "[{l}] others still see it");
+        let thread = "query($p: ID!) { comments(postId: $p) { edges { node { id } } } }";
+        let d = net.ok(Some(&ann), thread, json!({"p": post})).await;
+        assert_eq!(
+            d["comments"]["edges"].as_array().unwrap().len(),
+            0,
+            "[{l}] {d}"
+        );
+        let d = net.ok(None, thread, json!({"p": post})).await;
+        assert_eq!(d["comments"]["edges"][0]["node"]["id"], comment, "[{l}]");
+        // The entity a live `commentAdded` resolves is null for the blocker.
+        let entity = "query($c: ID!) { _entities(representations: [{__typename: \"Comment\", id: $c}]) { ... on Comment { id } } }";
+        let d = net.ok(Some(&ann), entity, json!({"c": comment})).await;
+        assert!(d["_entities"][0].is_null(), "[{l}] {d}");
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::likes::liked_by_me;
 use super::loaders::Thread;
 use super::prefetch::prefetch_comments;
-use super::{claims, gid, id_of, loader, signed_in, social, User};
+use super::{claims, gid, hidden_authors, id_of, loader, signed_in, social, User};
 use crate::store::model::comment;
 use crate::store::{self, Target};
 
@@ -90,12 +90,15 @@ pub(super) async fn thread(
     after: Option<String>,
 ) -> async_graphql::Result<Connection<Comment>> {
     let n = page_size(first)?;
+    // Comments of people the caller blocked or was blocked by are left out.
+    let hidden = hidden_authors(ctx).await?;
     match after {
         None => {
-            let (rows, more) = loader(ctx)
+            let (mut rows, more) = loader(ctx)
                 .load_one(Thread(on, n))
                 .await?
                 .unwrap_or_default();
+            rows.retain(|c| !hidden.contains(&c.author_id));
             prefetch_comments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
             Ok(Connection::from_page(
                 Page::new(rows, false, more, |c| c.id.to_string()),
@@ -104,9 +107,10 @@ pub(super) async fn thread(
         }
         Some(a) => {
             let parent = matches!(on, Target::Comment(_)).then(|| on.id());
-            let p = social(ctx)
+            let mut p = social(ctx)
                 .comments(on, parent, n, store::cursor("after", Some(&a))?)
                 .await?;
+            p.items.retain(|(_, c)| !hidden.contains(&c.author_id));
             let rows: Vec<comment::Model> = p.items.iter().map(|(_, c)| c.clone()).collect();
             prefetch_comments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
             Ok(Connection::from_page(p, Comment::from))
@@ -169,7 +173,13 @@ impl CommentQuery {
         let Ok(id) = Uuid::parse_str(id.as_str()) else {
             return Ok(None);
         };
-        Ok(social(ctx).comment(id).await?.map(Comment::from))
+        // Null for a blocked author: a live `commentAdded` is not delivered.
+        let hidden = hidden_authors(ctx).await?;
+        Ok(social(ctx)
+            .comment(id)
+            .await?
+            .filter(|c| !hidden.contains(&c.author_id))
+            .map(Comment::from))
     }
 }
 

@@ -1,11 +1,70 @@
-//! Follows and blocks: the follow lists' node and the mutations of the
-//! social graph and of profile privacy.
+//! Follows and blocks: the follow lists' node, follow requests (a private
+//! account approves its followers), and the mutations of the social graph
+//! and of profile privacy.
 
-use async_graphql::{Context, Object, SimpleObject, ID};
+use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use kit::paging::Paged;
+use kit::paging::{page_size, Connection, Paged};
 
 use super::{id_of, signed_in, social, User};
+use crate::store::{self, FollowState};
+
+/// Where the caller stands with an account.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum FollowStatus {
+    None,
+    /// A follow request waits for the (private) account's approval.
+    Requested,
+    Following,
+}
+
+impl From<FollowState> for FollowStatus {
+    fn from(s: FollowState) -> Self {
+        match s {
+            FollowState::None => Self::None,
+            FollowState::Requested => Self::Requested,
+            FollowState::Following => Self::Following,
+        }
+    }
+}
+
+/// Someone asking to follow you.
+#[derive(SimpleObject)]
+pub struct FollowRequest {
+    pub user: User,
+    pub requested_at: DateTime<Utc>,
+}
+
+impl Paged for FollowRequest {
+    const NAME: &'static str = "FollowRequest";
+}
+
+#[derive(Default)]
+pub struct FollowQuery;
+
+#[Object]
+impl FollowQuery {
+    /// Requests to follow you (a private account), newest first.
+    async fn follow_requests(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<FollowRequest>> {
+        let me = signed_in(ctx)?;
+        let p = social(ctx)
+            .incoming_follow_requests(
+                me,
+                page_size(first)?,
+                store::cursor("after", after.as_deref())?,
+            )
+            .await?;
+        Ok(Connection::from_page(p, |r| FollowRequest {
+            user: User { id: r.requester_id },
+            requested_at: r.created_at,
+        }))
+    }
+}
 
 /// One account in a followers or following list.
 #[derive(SimpleObject)]
@@ -23,11 +82,48 @@ pub struct FollowMutation;
 
 #[Object]
 impl FollowMutation {
-    /// Follows a user (again: no change). Returns them.
+    /// Follows a user (again: no change); a private account is asked first
+    /// (see `followStatus`). Returns them.
     async fn follow(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
         let me = signed_in(ctx)?;
         let target = id_of("userId", &user_id)?;
         social(ctx).follow(me, target).await?;
+        Ok(User { id: target })
+    }
+
+    /// Lets `userId`, who asked, follow you. Returns them.
+    async fn approve_follow_request(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<User> {
+        let me = signed_in(ctx)?;
+        let requester = id_of("userId", &user_id)?;
+        social(ctx).approve_follow_request(me, requester).await?;
+        Ok(User { id: requester })
+    }
+
+    /// Turns down `userId`'s request to follow you. Returns them.
+    async fn decline_follow_request(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<User> {
+        let me = signed_in(ctx)?;
+        let requester = id_of("userId", &user_id)?;
+        social(ctx).decline_follow_request(me, requester).await?;
+        Ok(User { id: requester })
+    }
+
+    /// Withdraws your request to follow `userId`. Returns them.
+    async fn cancel_follow_request(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<User> {
+        let me = signed_in(ctx)?;
+        let target = id_of("userId", &user_id)?;
+        social(ctx).cancel_follow_request(me, target).await?;
         Ok(User { id: target })
     }
 
@@ -52,7 +148,8 @@ impl FollowMutation {
     }
 
     /// Shows your lists (followers, following, posts, watchlist, ratings) to
-    /// your followers only, or to everyone again.
+    /// your followers only (new followers then ask first), or to everyone
+    /// again (pending requests are approved).
     async fn set_profile_private(
         &self,
         ctx: &Context<'_>,

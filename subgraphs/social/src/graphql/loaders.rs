@@ -31,6 +31,9 @@ pub struct FollowCount(pub Uuid, pub bool);
 /// Whether the first user follows the second.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct Follows(pub Uuid, pub Uuid);
+/// Where the first user stands with the second (follow, request, none).
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct FollowStateOf(pub Uuid, pub Uuid);
 /// The user's score of the title.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct RatingOf(pub Uuid, pub Uuid);
@@ -195,6 +198,28 @@ impl Loader<Follows> for Loaders {
                 )
             })
             .collect())
+    }
+}
+
+impl Loader<FollowStateOf> for Loaders {
+    type Value = crate::store::FollowState;
+    type Error = async_graphql::Error;
+    async fn load(
+        &self,
+        keys: &[FollowStateOf],
+    ) -> LoadResult<FollowStateOf, crate::store::FollowState> {
+        let mut out = HashMap::new();
+        for (viewer, targets) in grouped(keys, |k| (k.0, k.1)) {
+            for (target, state) in self
+                .social
+                .follow_states(viewer, &targets)
+                .await
+                .map_err(gql)?
+            {
+                out.insert(FollowStateOf(viewer, target), state);
+            }
+        }
+        Ok(out)
     }
 }
 

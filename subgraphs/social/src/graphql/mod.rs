@@ -32,7 +32,7 @@ use crate::store::{me, parse_id, Social};
 
 pub use chat::{ChatMessage, ChatRoom, ChatTyping};
 pub use comments::Comment;
-pub use follows::FollowNode;
+pub use follows::{FollowNode, FollowRequest, FollowStatus};
 pub use likes::LikeStatus;
 pub use loaders::Loaders;
 pub use notifications::{Notification, NotificationKind};
@@ -54,6 +54,7 @@ pub struct Query(
     watchlist::WatchlistQuery,
     notifications::NotificationQuery,
     chat::ChatQuery,
+    follows::FollowQuery,
 );
 
 // The root mutation: each area's fields, in the order the SDL lists them.
@@ -146,7 +147,7 @@ type Subscription {
 /// `request` with this request's dataloaders (their cache lives as long as
 /// the request).
 pub fn with_loaders(social: &Arc<Social>, request: Request) -> Request {
-    request.data(
+    request.data(HiddenAuthors::default()).data(
         DataLoader::with_cache(
             Loaders {
                 social: social.clone(),
@@ -172,6 +173,36 @@ fn signed_in(ctx: &Context<'_>) -> Result<Uuid, Error> {
 
 fn viewer_id(ctx: &Context<'_>) -> Option<Uuid> {
     viewer(ctx).and_then(|c| me(c).ok())
+}
+
+/// The caller's blocks, read once per request (a once-cell rather than a
+/// loader: resolvers ask for it concurrently, and a loader would batch
+/// some askers into a second statement).
+#[derive(Default)]
+struct HiddenAuthors(tokio::sync::OnceCell<Arc<std::collections::HashSet<Uuid>>>);
+
+/// Whose posts, comments and live events the caller does not see: everyone
+/// it blocked or was blocked by (nobody when signed out).
+async fn hidden_authors(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<Arc<std::collections::HashSet<Uuid>>> {
+    let Some(v) = viewer_id(ctx) else {
+        return Ok(Arc::default());
+    };
+    let Ok(cell) = ctx.data::<HiddenAuthors>() else {
+        return Ok(Arc::new(
+            social(ctx).blocked_with(v).await?.into_iter().collect(),
+        ));
+    };
+    Ok(cell
+        .0
+        .get_or_try_init(|| async {
+            Ok::<_, Error>(Arc::new(
+                social(ctx).blocked_with(v).await?.into_iter().collect(),
+            ))
+        })
+        .await?
+        .clone())
 }
 
 fn claims<'a>(ctx: &'a Context<'_>) -> Result<&'a Claims, Error> {

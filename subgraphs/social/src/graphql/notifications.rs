@@ -23,6 +23,8 @@ pub enum NotificationKind {
     CommentReplied,
     Mentioned,
     PostReshared,
+    /// Someone asks to follow your private account.
+    FollowRequested,
 }
 
 impl NotificationKind {
@@ -36,6 +38,7 @@ impl NotificationKind {
             "COMMENT_REPLIED" => Self::CommentReplied,
             "MENTIONED" => Self::Mentioned,
             "POST_RESHARED" => Self::PostReshared,
+            "FOLLOW_REQUESTED" => Self::FollowRequested,
             _ => Self::Followed,
         }
     }
@@ -51,6 +54,7 @@ impl NotificationKind {
             Self::CommentReplied => "replied to your comment",
             Self::Mentioned => "mentioned you",
             Self::PostReshared => "reshared your post",
+            Self::FollowRequested => "asked to follow you",
         }
     }
 }

@@ -10,7 +10,7 @@ use super::comments::{thread, Comment};
 use super::likes::liked_by_me;
 use super::loaders::PostKey;
 use super::prefetch::prefetch_posts;
-use super::{claims, gid, id_of, loader, signed_in, social, User};
+use super::{claims, gid, hidden_authors, id_of, loader, signed_in, social, User};
 use crate::store::model::post;
 use crate::store::{self, Target};
 use kit::auth::viewer;
@@ -132,13 +132,15 @@ pub struct PostQuery;
 
 #[Object]
 impl PostQuery {
-    /// A post (null when there is none or it was deleted).
+    /// A post (null when there is none, it was deleted, or one of you
+    /// blocked the other).
     async fn post(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Post>> {
         let id = id_of("id", &id)?;
+        let hidden = hidden_authors(ctx).await?;
         Ok(loader(ctx)
             .load_one(PostKey(id))
             .await?
-            .filter(|p| p.deleted_at.is_none())
+            .filter(|p| p.deleted_at.is_none() && !hidden.contains(&p.author_id))
             .map(Post::from))
     }
 
@@ -184,7 +186,12 @@ impl PostQuery {
         let Ok(id) = Uuid::parse_str(id.as_str()) else {
             return Ok(None);
         };
-        Ok(loader(ctx).load_one(PostKey(id)).await?.map(Post::from))
+        let hidden = hidden_authors(ctx).await?;
+        Ok(loader(ctx)
+            .load_one(PostKey(id))
+            .await?
+            .filter(|p| !hidden.contains(&p.author_id))
+            .map(Post::from))
     }
 }
 

@@ -6,8 +6,8 @@ use kit::auth::viewer;
 use kit::paging::{page_size, Connection};
 use uuid::Uuid;
 
-use super::follows::FollowNode;
-use super::loaders::{FollowCount, Follows, ProfileKey};
+use super::follows::{FollowNode, FollowStatus};
+use super::loaders::{FollowCount, FollowStateOf, Follows, ProfileKey};
 use super::posts::{posts_of, Post};
 use super::reviews::Rating;
 use super::watchlist::{watchlist_of, WatchlistEntry};
@@ -47,6 +47,20 @@ impl User {
                 .load_one(Follows(v, self.id))
                 .await?
                 .unwrap_or(false)),
+        }
+    }
+
+    /// Where the caller stands with this account (null when signed out).
+    async fn follow_status(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<FollowStatus>> {
+        match viewer_id(ctx) {
+            None => Ok(None),
+            Some(v) => Ok(loader(ctx)
+                .load_one(FollowStateOf(v, self.id))
+                .await?
+                .map(FollowStatus::from)),
         }
     }
 

@@ -9,6 +9,7 @@
 mod chat;
 mod comments;
 mod deletion;
+mod follow_requests;
 mod likes;
 pub mod model;
 mod notifications;
@@ -27,6 +28,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+pub use follow_requests::FollowState;
 pub use kit::paging::{Page, MAX_PAGE};
 
 /// Replies to replies nest this deep at most (a top-level comment is depth 0).
@@ -63,6 +65,7 @@ impl Target {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Notify {
     Followed,
+    FollowRequested,
     PostLiked,
     CommentLiked,
     ReviewLiked,
@@ -77,6 +80,7 @@ impl Notify {
     pub fn as_str(self) -> &'static str {
         match self {
             Notify::Followed => "FOLLOWED",
+            Notify::FollowRequested => "FOLLOW_REQUESTED",
             Notify::PostLiked => "POST_LIKED",
             Notify::CommentLiked => "COMMENT_LIKED",
             Notify::ReviewLiked => "REVIEW_LIKED",

@@ -38,6 +38,15 @@ entity!(follow, "follows", {
     pub created_at: ChronoDateTimeUtc,
 });
 
+entity!(follow_request, "follow_requests", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub requester_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub target_id: Uuid,
+    pub seq: Uuid,
+    pub created_at: ChronoDateTimeUtc,
+});
+
 entity!(block, "blocks", {
     #[sea_orm(primary_key, auto_increment = false)]
     pub blocker_id: Uuid,

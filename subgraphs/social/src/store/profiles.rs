@@ -10,12 +10,14 @@ use sea_orm::{
     QueryFilter, QuerySelect,
 };
 use serde_json::json;
+
+use super::FollowState;
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
 use super::model::*;
-use super::{me, page, Notify, Page, Social};
+use super::{me, page, Page, Social};
 
 impl Social {
     /// Records an account's username (from the users subgraph's events).
@@ -67,6 +69,9 @@ impl Social {
         )
         .exec_without_returning(&txn)
         .await?;
+        if !private {
+            self.approve_all_requests(&txn, user).await?;
+        }
         self.commit(txn).await
     }
 
@@ -104,6 +109,29 @@ impl Social {
             .count(conn)
             .await?;
         Ok(n > 0)
+    }
+
+    /// Everyone `user` blocked or was blocked by (their posts, comments and
+    /// live events are hidden from `user`, and `user`'s from them).
+    pub async fn blocked_with(&self, user: Uuid) -> Result<Vec<Uuid>, Error> {
+        let rows = block::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(block::Column::BlockerId.eq(user))
+                    .add(block::Column::BlockedId.eq(user)),
+            )
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|b| {
+                if b.blocker_id == user {
+                    b.blocked_id
+                } else {
+                    b.blocker_id
+                }
+            })
+            .collect())
     }
 
     pub(super) async fn refuse_if_blocked(
@@ -159,49 +187,65 @@ impl Social {
         }
     }
 
-    /// `me` follows `target`; following twice changes nothing. Returns
-    /// whether a new follow was made.
-    pub async fn follow(&self, me: Uuid, target: Uuid) -> Result<bool, Error> {
+    /// `me` follows `target`; following twice changes nothing. A private
+    /// account is asked first (a follow request). Returns where `me` stands.
+    pub async fn follow(&self, me: Uuid, target: Uuid) -> Result<FollowState, Error> {
         if me == target {
             return Err(Error::bad_input("userId", "you cannot follow yourself"));
         }
         self.refuse_if_blocked(me, target, "follow this user")
             .await?;
+        // Read before the transaction: on SQLite a transaction that reads
+        // first cannot become a writer while another writes (every write
+        // transaction here starts with its write).
+        let private = profile::Entity::find_by_id(target)
+            .one(self.db())
+            .await?
+            .is_some_and(|p| p.private);
+        let following = follow::Entity::find_by_id((me, target))
+            .one(self.db())
+            .await?
+            .is_some();
         let txn = self.begin().await?;
-        let inserted = follow::Entity::insert(follow::ActiveModel {
-            follower_id: Set(me),
-            followee_id: Set(target),
-            seq: Set(Uuid::now_v7()),
-            created_at: Set(Utc::now()),
-        })
-        .on_conflict(
-            OnConflict::columns([follow::Column::FollowerId, follow::Column::FolloweeId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-        if inserted > 0 {
-            // A block made between the check and now wins.
-            if self.blocked_between(&txn, me, target).await? {
-                txn.rollback().await?;
-                return Err(Error::forbidden(
-                    "you cannot follow this user: one of you blocked the other",
-                ));
-            }
-            self.notify(&txn, target, Notify::Followed, None, me)
-                .await?;
-            self.event(
-                &txn,
-                "followed",
-                me,
-                &[&target.to_string()],
-                json!({ "followerId": me, "followeeId": target }),
-            )
-            .await?;
+        let state = if private && !following {
+            self.request_follow(&txn, me, target).await?;
+            FollowState::Requested
+        } else {
+            self.insert_follow(&txn, me, target).await?;
+            FollowState::Following
+        };
+        // A block made between the check and now wins.
+        if self.blocked_between(&txn, me, target).await? {
+            txn.rollback().await?;
+            return Err(Error::forbidden(
+                "you cannot follow this user: one of you blocked the other",
+            ));
         }
         self.commit(txn).await?;
-        Ok(inserted > 0)
+        Ok(state)
+    }
+
+    /// Where `viewer` stands with each of `targets`.
+    pub async fn follow_states(
+        &self,
+        viewer: Uuid,
+        targets: &[Uuid],
+    ) -> Result<Vec<(Uuid, FollowState)>, Error> {
+        let follows = self.follows_among(&[viewer], targets).await?;
+        let requests = self.requests_among(&[viewer], targets).await?;
+        Ok(targets
+            .iter()
+            .map(|t| {
+                let state = if follows.iter().any(|f| f.followee_id == *t) {
+                    FollowState::Following
+                } else if requests.iter().any(|r| r.target_id == *t) {
+                    FollowState::Requested
+                } else {
+                    FollowState::None
+                };
+                (*t, state)
+            })
+            .collect())
     }
 
     pub async fn unfollow(&self, me: Uuid, target: Uuid) -> Result<bool, Error> {
@@ -261,6 +305,7 @@ impl Social {
             )
             .exec(&txn)
             .await?;
+        self.drop_requests_between(&txn, me, target).await?;
         self.commit(txn).await
     }
 
