@@ -19,7 +19,7 @@ use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use tokio::sync::RwLock;
 
-use crate::model::signing_key;
+use super::model::signing_key;
 
 /// How long the ring trusts what it read before looking again (another
 /// process may have rotated).
