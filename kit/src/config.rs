@@ -574,6 +574,40 @@ pub struct AuthConfig {
     /// Base64 of 32 random bytes that encrypt the signing keys at rest (users
     /// subgraph). Unset: one is generated into data_dir/keys (development only).
     pub key_encryption_key: Option<String>,
+    /// Throttling of wrong passwords (sign-in, password change, deletion).
+    pub sign_in: SignInThrottle,
+}
+
+/// `auth.sign_in`: wrong passwords slow down the address that sends them,
+/// so an attacker cannot lock the owner out; a ceiling per account bounds
+/// what many addresses together may try.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignInThrottle {
+    /// Wrong passwords one address may send for one account before it waits.
+    pub free_failures: u32,
+    /// The first wait in seconds; each further failure doubles it.
+    pub base_delay_secs: u64,
+    /// The longest wait in seconds.
+    pub max_delay_secs: u64,
+    /// Seconds after which an address's or an account's failures are forgotten.
+    pub window_secs: u64,
+    /// Wrong passwords an account takes from all addresses together in one
+    /// window before it refuses every sign-in until the window ends (a
+    /// password reset always works and clears it).
+    pub account_ceiling: u32,
+}
+
+impl Default for SignInThrottle {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            base_delay_secs: 30,
+            max_delay_secs: 900,
+            window_secs: 3600,
+            account_ceiling: 100,
+        }
+    }
 }
 
 impl Default for AuthConfig {
@@ -589,6 +623,7 @@ impl Default for AuthConfig {
             access_token_ttl_secs: 900,
             refresh_token_ttl_days: 30,
             key_encryption_key: None,
+            sign_in: SignInThrottle::default(),
         }
     }
 }

@@ -88,9 +88,11 @@ pub(crate) struct Validated {
     pub guarded: std::sync::OnceLock<bool>,
 }
 
+/// A normalized operation as text (not a hash of it: two documents share a
+/// plan only when they are the same).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PlanKey {
-    document: u64,
+    document: String,
     operation_name: Option<String>,
     supergraph: u64,
 }
@@ -372,7 +374,7 @@ impl Engine {
             )?;
         let operation = normalized.operation;
         let key = PlanKey {
-            document: xxhash_rust::xxh3::xxh3_64(operation.to_string().as_bytes()),
+            document: operation.to_string(),
             operation_name: normalized.operation_name,
             supergraph: supergraph.hash(),
         };

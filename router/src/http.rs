@@ -238,7 +238,7 @@ fn answer(
 
 /// GET is a simple request a cross-site page can make; without one of these
 /// headers (which force a CORS preflight) it is refused.
-fn has_preflight_header(headers: &HeaderMap) -> bool {
+pub(crate) fn has_preflight_header(headers: &HeaderMap) -> bool {
     [
         "graphql-preflight",
         "apollo-require-preflight",

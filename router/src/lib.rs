@@ -102,18 +102,21 @@ pub async fn app_with_events(
     let mut policies = Policies::from_config(&config, cache)?;
     policies.live = bus.map(|bus| {
         let r = &config.router;
-        Arc::new(Live::new(
-            engine.clone(),
-            bus,
-            policies.verifier.clone(),
-            r.rate_limit
-                .enabled
-                .then(|| policy::RateLimiter::new(cache.clone(), r.rate_limit.clone())),
-            policies.persisted.clone(),
-            policies.trusted_proxies.clone(),
-            &config.bus.subject_prefix,
-            r.live.clone(),
-        ))
+        Arc::new(
+            Live::new(
+                engine.clone(),
+                bus,
+                policies.verifier.clone(),
+                r.rate_limit
+                    .enabled
+                    .then(|| policy::RateLimiter::new(cache.clone(), r.rate_limit.clone())),
+                policies.persisted.clone(),
+                policies.trusted_proxies.clone(),
+                &config.bus.subject_prefix,
+                r.live.clone(),
+            )
+            .with_csrf_prevention(r.csrf_prevention, r.cors_allow_origins.clone()),
+        )
     });
     Ok(http::routes(engine, policies))
 }

@@ -31,7 +31,7 @@ pub(crate) trait Warm: Send + Sync {
     fn warm<'a>(&'a self, event: &'a Arc<Event>) -> BoxFuture<'a, ()>;
 }
 
-type Groups = Arc<Mutex<HashMap<u64, Weak<dyn Warm>>>>;
+type Groups = Arc<Mutex<HashMap<super::ShareKey, Weak<dyn Warm>>>>;
 
 pub(crate) struct Hub {
     bus: SharedBus,
@@ -55,7 +55,11 @@ impl Topic {
     /// The warm-up registered under `key`, or the one `make` gives, which
     /// is registered now. Each subscriber of the key holds it; it ends with
     /// the last of them.
-    pub fn group(&self, key: u64, make: impl FnOnce() -> Arc<dyn Warm>) -> Arc<dyn Warm> {
+    pub fn group(
+        &self,
+        key: super::ShareKey,
+        make: impl FnOnce() -> Arc<dyn Warm>,
+    ) -> Arc<dyn Warm> {
         let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(g) = groups.get(&key).and_then(Weak::upgrade) {
             return g;
@@ -226,11 +230,11 @@ mod tests {
         let (a, b) = (Arc::default(), Arc::default());
         let count =
             |c: &Arc<std::sync::atomic::AtomicUsize>| c.load(std::sync::atomic::Ordering::SeqCst);
-        let first = topic.group(7, || Arc::new(Counting(Arc::clone(&a))));
+        let first = topic.group([7; 32], || Arc::new(Counting(Arc::clone(&a))));
         // A second subscriber of the same key shares the group.
-        let second = topic.group(7, || unreachable!("the key has its group"));
+        let second = topic.group([7; 32], || unreachable!("the key has its group"));
         assert!(Arc::ptr_eq(&first, &second));
-        let other = topic.group(8, || Arc::new(Counting(Arc::clone(&b))));
+        let other = topic.group([8; 32], || Arc::new(Counting(Arc::clone(&b))));
         let mut rx = topic.receiver();
         let e = Event::new("m", "social.y", None, serde_json::json!({})).routed(&["1"]);
         bus.publish(&e).await.unwrap();

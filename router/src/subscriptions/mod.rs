@@ -61,6 +61,10 @@ pub struct Live {
     fields: Mutex<Option<(u64, Arc<LiveFields>)>>,
     /// Open sockets and streams, per client address and in all.
     connections: Arc<caps::Connections>,
+    /// CSRF prevention as on `/graphql` over HTTP (`router.csrf_prevention`),
+    /// and the browser origins a WebSocket may come from besides the router's own.
+    csrf_prevention: bool,
+    allowed_origins: Vec<String>,
     resolved: Resolved,
 }
 
@@ -95,7 +99,36 @@ impl Live {
             fields: Mutex::new(None),
             resolved: Arc::new(Resolutions::default()),
             connections: caps::Connections::new(limits),
+            csrf_prevention: false,
+            allowed_origins: Vec::new(),
         }
+    }
+
+    /// Applies CSRF prevention to SSE (a simple request, one a cross-site
+    /// page can send, is refused) and checks a WebSocket's `Origin` against
+    /// the router's own host and `allowed_origins` (cross-site WebSocket hijacking).
+    pub fn with_csrf_prevention(mut self, on: bool, allowed_origins: Vec<String>) -> Self {
+        self.csrf_prevention = on;
+        self.allowed_origins = allowed_origins;
+        self
+    }
+
+    /// Whether a browser page of `origin` may open a socket here.
+    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers
+            .get(http::header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+        else {
+            return true; // not a browser
+        };
+        if self.allowed_origins.iter().any(|o| o == "*" || o == origin) {
+            return true;
+        }
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+        matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
     }
 
     pub(crate) fn verifier(&self) -> Option<&Arc<kit::auth::Verifier>> {
@@ -310,7 +343,9 @@ impl Live {
             if let Some(auth) = plan.headers.get(http::header::AUTHORIZATION) {
                 key.push_str(&String::from_utf8_lossy(auth.as_bytes()));
             }
-            xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+            // A cryptographic digest: subscribers of one key share answers,
+            // so no one may craft another's key.
+            <sha2::Sha256 as sha2::Digest>::digest(key.as_bytes()).into()
         };
         let plan = Arc::new(plan);
         let group = topic.group(share_key, || {
@@ -410,6 +445,36 @@ pub(crate) async fn intercept(
         .any(|v| v.contains("text/event-stream"));
     if !is_websocket && !wants_sse {
         return next.run(request).await;
+    }
+    if live.csrf_prevention {
+        let refused = if is_websocket {
+            (!live.origin_allowed(headers)).then_some((
+                http::StatusCode::FORBIDDEN,
+                "this origin may not open a WebSocket here",
+            ))
+        } else {
+            let json = headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+            let simple = request.method() == http::Method::GET || !json;
+            (simple && !crate::http::has_preflight_header(headers)).then_some((
+                http::StatusCode::BAD_REQUEST,
+                "SSE over GET, or POST without application/json, needs a `graphql-preflight: 1` header (CSRF prevention)",
+            ))
+        };
+        if let Some((status, message)) = refused {
+            let error = GraphqlError::new(
+                if status == http::StatusCode::FORBIDDEN {
+                    ErrorCode::Forbidden
+                } else {
+                    ErrorCode::BadRequest
+                },
+                message,
+            );
+            return (status, axum::Json(json!({ "errors": [error] }))).into_response();
+        }
     }
     let mut forward = HeaderMap::new();
     if let Some(id) = request
@@ -641,7 +706,7 @@ fn entity_step(
 struct Group {
     engine: Arc<Engine>,
     plan: Arc<LivePlan>,
-    key: u64,
+    key: ShareKey,
     resolved: Resolved,
 }
 
@@ -665,7 +730,7 @@ pub(crate) struct Subscription {
     receiver: broadcast::Receiver<Arc<Event>>,
     resolved: Resolved,
     /// Operation, variables and token: what `resolved` is shared by.
-    share_key: u64,
+    share_key: ShareKey,
     /// Missed events of a resuming subscriber, sent before live ones.
     backlog: VecDeque<Arc<Event>>,
     recheck: Option<Recheck>,
@@ -714,7 +779,11 @@ const RESOLUTIONS: usize = 4096;
 type Slot = Arc<tokio::sync::OnceCell<Option<Arc<str>>>>;
 
 /// An event id and a share key.
-type ResolutionKey = (Uuid, u64);
+type ResolutionKey = (Uuid, ShareKey);
+
+/// What subscribers who may share one answer have in common: the SHA-256
+/// of their operation, variables and token.
+pub(crate) type ShareKey = [u8; 32];
 
 #[derive(Default)]
 pub(crate) struct Resolutions {
