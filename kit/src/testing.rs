@@ -458,3 +458,38 @@ impl OwnNats {
         url::Url::parse(&format!("nats://127.0.0.1:{}", self.port)).expect("a valid URL")
     }
 }
+
+/// Asserts that a subgraph's SDL exported from code is its committed golden
+/// file `schema_file` (with `UPDATE_SCHEMA=1`: rewrites the file instead).
+/// A difference names its first line and leaves the exported SDL in the
+/// temp dir for a full diff.
+pub fn assert_sdl_matches(schema_file: &std::path::Path, sdl: &str) {
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(schema_file, sdl).expect("the schema directory is writable");
+        return;
+    }
+    let committed = std::fs::read_to_string(schema_file)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", schema_file.display()));
+    if let Some((n, (a, b))) = sdl
+        .lines()
+        .zip(committed.lines())
+        .enumerate()
+        .find(|(_, (a, b))| a != b)
+    {
+        let name = schema_file.file_name().unwrap_or_default();
+        let exported = std::env::temp_dir().join(name);
+        std::fs::write(&exported, sdl).expect("the temp dir is writable");
+        panic!(
+            "the SDL differs from {} at line {} (the exported SDL is in {}):\n  code: {a}\n  file: {b}",
+            schema_file.display(),
+            n + 1,
+            exported.display()
+        );
+    }
+    assert_eq!(
+        sdl,
+        committed,
+        "the SDL differs from {} in its length or line ends",
+        schema_file.display()
+    );
+}

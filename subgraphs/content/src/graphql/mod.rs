@@ -169,6 +169,24 @@ async fn live(
         .filter(|m| m.deleted_at.is_none()))
 }
 
+/// The row an entity reference names, through the loader `key` makes the
+/// key of (none for an id that is no UUID: no row of this subgraph has it).
+async fn entity_row<K, V>(
+    ctx: &Context<'_>,
+    id: &ID,
+    key: impl FnOnce(Uuid) -> K,
+) -> async_graphql::Result<Option<V>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+    Loaders: async_graphql::dataloader::Loader<K, Value = V, Error = async_graphql::Error>,
+{
+    let Ok(id) = Uuid::parse_str(id.as_str()) else {
+        return Ok(None);
+    };
+    loader(ctx).load_one(key(id)).await
+}
+
 fn parse_id(field: &str, id: &ID) -> Result<Uuid, Error> {
     Uuid::parse_str(id.as_str()).map_err(|_| Error::bad_input(field, "not a valid id"))
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::loaders::{CategoryKey, CreditsBy, PersonKey, TitleKey};
 use super::titles::{title_connection, Movie, MovieSort, Series, Title};
-use super::{admin, catalog, loader, parse_id};
+use super::{admin, catalog, entity_row, loader, parse_id};
 use crate::store::model::{category, credit, person};
 use crate::store::{Filter, PageArgs, MOVIE, SERIES};
 
@@ -251,10 +251,7 @@ impl PeopleQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Person>> {
-        let Ok(id) = Uuid::parse_str(id.as_str()) else {
-            return Ok(None);
-        };
-        Ok(loader(ctx).load_one(PersonKey(id)).await?.map(Person::from))
+        Ok(entity_row(ctx, &id, PersonKey).await?.map(Person::from))
     }
 
     #[graphql(entity)]
@@ -263,13 +260,7 @@ impl PeopleQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Category>> {
-        let Ok(id) = Uuid::parse_str(id.as_str()) else {
-            return Ok(None);
-        };
-        Ok(loader(ctx)
-            .load_one(CategoryKey(id))
-            .await?
-            .map(Category::from))
+        Ok(entity_row(ctx, &id, CategoryKey).await?.map(Category::from))
     }
 }
 

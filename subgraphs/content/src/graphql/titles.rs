@@ -14,7 +14,7 @@ use super::filters::{MovieFilter, SeriesFilter};
 use super::loaders::{CategoriesOf, CreditsOf, EpisodeKey, SeasonKey, SeasonsOf};
 use super::people::{Category, Credit, CreditKind};
 use super::series::{Episode, EpisodeInput, Season, SeasonInput};
-use super::{admin, catalog, live, loader, of_kind, parse_id, prefetch};
+use super::{admin, catalog, entity_row, live, loader, of_kind, parse_id, prefetch};
 use crate::store::model::title;
 use crate::store::{self, Filter, PageArgs, MOVIE, SERIES};
 
@@ -468,10 +468,7 @@ impl TitleQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Season>> {
-        let Ok(id) = Uuid::parse_str(id.as_str()) else {
-            return Ok(None);
-        };
-        Ok(loader(ctx).load_one(SeasonKey(id)).await?.map(Season::from))
+        Ok(entity_row(ctx, &id, SeasonKey).await?.map(Season::from))
     }
 
     #[graphql(entity)]
@@ -480,14 +477,39 @@ impl TitleQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Episode>> {
-        let Ok(id) = Uuid::parse_str(id.as_str()) else {
-            return Ok(None);
-        };
-        Ok(loader(ctx)
-            .load_one(EpisodeKey(id))
-            .await?
-            .map(Episode::from))
+        Ok(entity_row(ctx, &id, EpisodeKey).await?.map(Episode::from))
     }
+}
+
+/// Creates (`id` none) or updates a title of `kind` (admins only).
+async fn save<T: From<title::Model>>(
+    ctx: &Context<'_>,
+    kind: &'static str,
+    id: Option<&ID>,
+    input: TitleInput,
+) -> async_graphql::Result<T> {
+    let actor = admin(ctx)?;
+    let id = id.map(|id| parse_id("id", id)).transpose()?;
+    Ok(T::from(
+        catalog(ctx)
+            .save_title(kind, id, input.into(), actor)
+            .await?,
+    ))
+}
+
+/// Soft-deletes (hidden everywhere, restorable) or restores a title of
+/// `kind` (admins only).
+async fn set_deleted<T: From<title::Model>>(
+    ctx: &Context<'_>,
+    kind: &'static str,
+    id: &ID,
+    deleted: bool,
+) -> async_graphql::Result<T> {
+    let actor = admin(ctx)?;
+    let id = parse_id("id", id)?;
+    Ok(T::from(
+        catalog(ctx).set_deleted(kind, id, deleted, actor).await?,
+    ))
 }
 
 #[derive(Default)]
@@ -501,10 +523,7 @@ impl TitleMutation {
         ctx: &Context<'_>,
         input: TitleInput,
     ) -> async_graphql::Result<Movie> {
-        let actor = admin(ctx)?;
-        Ok(Movie::from(
-            catalog(ctx).save_movie(None, input.into(), actor).await?,
-        ))
+        save(ctx, MOVIE, None, input).await
     }
 
     #[graphql(requires_scopes = "admin")]
@@ -513,12 +532,7 @@ impl TitleMutation {
         ctx: &Context<'_>,
         input: TitleInput,
     ) -> async_graphql::Result<Series> {
-        let actor = admin(ctx)?;
-        Ok(Series::from(
-            catalog(ctx)
-                .save_title(SERIES, None, input.into(), actor)
-                .await?,
-        ))
+        save(ctx, SERIES, None, input).await
     }
 
     #[graphql(requires_scopes = "admin")]
@@ -528,32 +542,18 @@ impl TitleMutation {
         id: ID,
         input: TitleInput,
     ) -> async_graphql::Result<Series> {
-        let actor = admin(ctx)?;
-        let id = parse_id("id", &id)?;
-        Ok(Series::from(
-            catalog(ctx)
-                .save_title(SERIES, Some(id), input.into(), actor)
-                .await?,
-        ))
+        save(ctx, SERIES, Some(&id), input).await
     }
 
     /// Soft delete: hidden everywhere with its seasons and episodes, restorable.
     #[graphql(requires_scopes = "admin")]
     async fn delete_series(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Series> {
-        let actor = admin(ctx)?;
-        let id = parse_id("id", &id)?;
-        Ok(Series::from(
-            catalog(ctx).set_deleted(SERIES, id, true, actor).await?,
-        ))
+        set_deleted(ctx, SERIES, &id, true).await
     }
 
     #[graphql(requires_scopes = "admin")]
     async fn restore_series(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Series> {
-        let actor = admin(ctx)?;
-        let id = parse_id("id", &id)?;
-        Ok(Series::from(
-            catalog(ctx).set_deleted(SERIES, id, false, actor).await?,
-        ))
+        set_deleted(ctx, SERIES, &id, false).await
     }
 
     #[graphql(requires_scopes = "admin")]
@@ -644,31 +644,17 @@ impl TitleMutation {
         id: ID,
         input: TitleInput,
     ) -> async_graphql::Result<Movie> {
-        let actor = admin(ctx)?;
-        let id = parse_id("id", &id)?;
-        Ok(Movie::from(
-            catalog(ctx)
-                .save_movie(Some(id), input.into(), actor)
-                .await?,
-        ))
+        save(ctx, MOVIE, Some(&id), input).await
     }
 
     /// Soft delete: hidden everywhere, restorable.
     #[graphql(requires_scopes = "admin")]
     async fn delete_movie(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Movie> {
-        let actor = admin(ctx)?;
-        let id = parse_id("id", &id)?;
-        Ok(Movie::from(
-            catalog(ctx).set_deleted(MOVIE, id, true, actor).await?,
-        ))
+        set_deleted(ctx, MOVIE, &id, true).await
     }
 
     #[graphql(requires_scopes = "admin")]
     async fn restore_movie(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Movie> {
-        let actor = admin(ctx)?;
-        let id = parse_id("id", &id)?;
-        Ok(Movie::from(
-            catalog(ctx).set_deleted(MOVIE, id, false, actor).await?,
-        ))
+        set_deleted(ctx, MOVIE, &id, false).await
     }
 }
