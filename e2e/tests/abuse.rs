@@ -533,3 +533,167 @@ async fn subgraphs_record_the_address_the_router_forwards_and_believe_no_one_els
     );
     sys.stop().await;
 }
+
+#[tokio::test]
+async fn csrf_prevention_holds_for_sse_and_websockets() {
+    for sys in System::all(false).await {
+        let l = sys.label;
+        // A simple request (text/plain, no preflight header) a cross-site
+        // page could send: refused before anything runs.
+        let r = sys
+            .client()
+            .post(sys.url("/graphql"))
+            .header("accept", "text/event-stream")
+            .header("content-type", "text/plain")
+            .body(json!({"query": "mutation { logoutAll }"}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "[{l}] SSE as a simple request");
+        let r = sys
+            .client()
+            .get(sys.url("/graphql"))
+            .header("accept", "text/event-stream")
+            .query(&[("query", "{ movies(first: 1) { totalCount } }")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "[{l}] SSE GET without a preflight header");
+
+        // A page of another origin may not open a socket; the router's own may.
+        let url = sys.url("/graphql").replacen("http://", "ws://", 1);
+        let host = url
+            .trim_start_matches("ws://")
+            .trim_end_matches("/graphql")
+            .to_string();
+        for (origin, ok) in [
+            ("https://evil.example".to_string(), false),
+            (format!("http://{host}"), true),
+        ] {
+            let mut request = url.as_str().into_client_request().unwrap();
+            let h = request.headers_mut();
+            h.insert(
+                "sec-websocket-protocol",
+                "graphql-transport-ws".parse().unwrap(),
+            );
+            h.insert("origin", origin.parse().unwrap());
+            let opened = tokio_tungstenite::connect_async(request).await;
+            assert_eq!(opened.is_ok(), ok, "[{l}] origin {origin}");
+        }
+        sys.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_one_address_never_lock_the_owner_out_from_another() {
+    const PASSWORD: &str = "correct horse battery staple 42";
+    for sys in System::all_with(false, |c| {
+        behind_a_trusted_proxy(c);
+        c.router.rate_limit.auth.per_minute = 10_000;
+        c.auth.sign_in.account_ceiling = 55;
+    })
+    .await
+    {
+        let l = sys.label;
+        sys.register("owner").await;
+        let login = |password: &str| {
+            json!({
+                "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+                "variables": {"i": {"login": "owner", "password": password}},
+            })
+        };
+        let attacker = "203.0.113.50";
+        let mut codes = Vec::new();
+        for _ in 0..8 {
+            let r: Value = post_as(&sys, attacker, login("wrong password 1"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            codes.push(code(&r).to_string());
+        }
+        assert!(
+            codes[..5].iter().all(|c| c == "UNAUTHENTICATED"),
+            "[{l}] {codes:?}"
+        );
+        assert!(
+            codes[5..].iter().all(|c| c == "RATE_LIMITED"),
+            "[{l}] {codes:?}"
+        );
+        // The attacker's address waits even with the right password...
+        let r: Value = post_as(&sys, attacker, login(PASSWORD))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(code(&r), "RATE_LIMITED", "[{l}] {r}");
+        // ...while the owner, elsewhere, signs in.
+        let r: Value = post_as(&sys, "198.51.100.200", login(PASSWORD))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(r["data"]["login"]["accessToken"].is_string(), "[{l}] {r}");
+
+        // Fifty wrong guesses at once from fifty addresses: every one counts
+        // (5 are counted already, and the account's ceiling is 55: one lost
+        // count and the owner would still get in).
+        let guesses: Vec<_> = (0..50)
+            .map(|i| {
+                let client = sys.client().clone();
+                let url = sys.url("/graphql");
+                let body = login("wrong password 2");
+                tokio::spawn(async move {
+                    client
+                        .post(url)
+                        .header("x-forwarded-for", format!("192.0.2.{}", i + 1))
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for g in guesses {
+            g.await.unwrap();
+        }
+        let r: Value = post_as(&sys, "198.51.100.201", login(PASSWORD))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            code(&r),
+            "RATE_LIMITED",
+            "[{l}] the ceiling was reached: {r}"
+        );
+
+        // A password reset always works, and the account signs in again.
+        let r = sys
+            .gql(
+                None,
+                "mutation($e: String!) { requestPasswordReset(email: $e) }",
+                json!({"e": "owner@example.com"}),
+            )
+            .await;
+        assert_eq!(r["data"]["requestPasswordReset"], true, "[{l}] {r}");
+        let token =
+            e2e::mailed_code(sys.data_dir(), "owner@example.com", "Reset").expect("a reset mail");
+        let new_password = "another horse battery staple 43";
+        let r = sys
+            .gql(
+                None,
+                "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }",
+                json!({"t": token, "p": new_password}),
+            )
+            .await;
+        assert!(r.get("errors").is_none(), "[{l}] {r}");
+        let r: Value = post_as(&sys, "198.51.100.202", login(new_password))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(r["data"]["login"]["accessToken"].is_string(), "[{l}] {r}");
+        sys.stop().await;
+    }
+}

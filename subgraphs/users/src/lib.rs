@@ -37,6 +37,10 @@ pub async fn accounts(services: &Services) -> anyhow::Result<Arc<Accounts>> {
     let keys = KeyRing::open(services).await?;
     Ok(Arc::new(Accounts {
         mailer: Mailer::new(&services.config.data_dir),
+        throttle: store::throttle::Throttle::new(
+            services.cache.clone(),
+            services.config.auth.sign_in.clone(),
+        ),
         services: services.clone(),
         keys,
     }))

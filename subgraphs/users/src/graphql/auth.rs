@@ -55,6 +55,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         input: RegisterInput,
     ) -> async_graphql::Result<AuthPayload> {
+        accounts(ctx).admit_auth(&meta(ctx), viewer(ctx)).await?;
         let new = NewAccount {
             email: &input.email,
             username: &input.username,
@@ -73,6 +74,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         input: LoginInput,
     ) -> async_graphql::Result<AuthPayload> {
+        accounts(ctx).admit_auth(&meta(ctx), viewer(ctx)).await?;
         Ok(accounts(ctx)
             .login(&input.login, &input.password, &meta(ctx))
             .await?
@@ -85,6 +87,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         token: String,
     ) -> async_graphql::Result<AuthPayload> {
+        accounts(ctx).admit_auth(&meta(ctx), viewer(ctx)).await?;
         Ok(accounts(ctx).refresh(&token, &meta(ctx)).await?.into())
     }
 
@@ -108,12 +111,14 @@ impl AuthMutation {
     }
 
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> async_graphql::Result<User> {
+        accounts(ctx).admit_auth(&meta(ctx), viewer(ctx)).await?;
         Ok(accounts(ctx).verify_email(&token, &meta(ctx)).await?.into())
     }
 
     async fn resend_verification_email(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let v = require_viewer(ctx)?;
         let a = accounts(ctx);
+        a.admit_auth(&meta(ctx), Some(v)).await?;
         let user = a.get(viewer_id(v)?).await?;
         if !user.email_verified {
             a.send_one_time(&user, OneTime::Verify).await?;
@@ -127,6 +132,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         email: String,
     ) -> async_graphql::Result<bool> {
+        accounts(ctx).admit_auth(&meta(ctx), viewer(ctx)).await?;
         accounts(ctx)
             .request_password_reset(&email, &meta(ctx))
             .await?;
@@ -140,6 +146,7 @@ impl AuthMutation {
         token: String,
         new_password: String,
     ) -> async_graphql::Result<bool> {
+        accounts(ctx).admit_auth(&meta(ctx), viewer(ctx)).await?;
         accounts(ctx)
             .reset_password(&token, &new_password, &meta(ctx))
             .await?;

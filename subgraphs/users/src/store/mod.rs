@@ -1,6 +1,6 @@
 //! What the users subgraph does, apart from its GraphQL face, split by area
 //! (one `impl Accounts` block each); every SQL statement of the subgraph
-//! lives here: accounts, sign-in with per-account slow-down, sessions with
+//! lives here: accounts, sign-in with a slow-down per account and address, sessions with
 //! rotating refresh tokens and reuse detection, one-time tokens by mail,
 //! roles, suspension, deletion (anonymization), the account and audit lists,
 //! audit rows and outbox events written in the same transaction as the change
@@ -14,6 +14,7 @@ mod one_time;
 mod profile;
 mod registration;
 mod sessions;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -32,10 +33,6 @@ use model::{audit, user};
 
 pub use lists::{AuditListFilter, UserListFilter};
 
-/// Failed sign-ins an account takes before it is locked for a while.
-pub const FREE_FAILURES: i32 = 5;
-/// Longest lock after repeated failures.
-const MAX_LOCK_SECS: i64 = 15 * 60;
 const VERIFY_TTL_HOURS: i64 = 48;
 const RESET_TTL_MINUTES: i64 = 60;
 
@@ -74,6 +71,8 @@ pub struct Accounts {
     pub services: Services,
     pub keys: Arc<KeyRing>,
     pub mailer: Mailer,
+    /// Wrong passwords, counted per account and client address.
+    pub throttle: throttle::Throttle,
 }
 
 pub struct NewAccount<'a> {

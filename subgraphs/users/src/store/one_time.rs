@@ -178,6 +178,8 @@ impl Accounts {
         )
         .await?;
         txn.commit().await?;
+        // The owner's way back in: the account takes sign-ins again at once.
+        self.throttle.reset(user.id).await;
         self.revoke_all_cached(&sids).await
     }
 }

@@ -24,7 +24,10 @@ impl Accounts {
         meta: &RequestMeta,
     ) -> Result<(), Error> {
         let user = self.get(viewer_id(viewer)?).await?;
+        let ip = meta.client_ip.as_deref();
+        self.throttle.check(user.id, ip).await?;
         if !secrets::verify_password(current.to_string(), Some(user.password_hash.clone())).await {
+            self.throttle.failed(user.id, ip).await;
             return Err(Error::bad_input("current", "the current password is wrong"));
         }
         secrets::check_password("new", new, &[&user.email, &user.username])?;
@@ -100,7 +103,10 @@ impl Accounts {
         meta: &RequestMeta,
     ) -> Result<(), Error> {
         let user = self.get(viewer_id(viewer)?).await?;
+        let ip = meta.client_ip.as_deref();
+        self.throttle.check(user.id, ip).await?;
         if !secrets::verify_password(password.to_string(), Some(user.password_hash.clone())).await {
+            self.throttle.failed(user.id, ip).await;
             return Err(Error::bad_input("password", "the password is wrong"));
         }
         let short = user.id.simple().to_string();

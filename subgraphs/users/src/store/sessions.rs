@@ -1,9 +1,10 @@
-//! Sign-in with per-account slow-down, sessions with rotating refresh
+//! Sign-in (wrong passwords slow down their address, see `throttle`),
+//! sessions with rotating refresh
 //! tokens and reuse detection, sign-out.
 
 use chrono::{Duration, Utc};
 use kit::auth::{Claims, RequestMeta};
-use kit::{Error, ErrorCode};
+use kit::Error;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
@@ -33,14 +34,9 @@ impl Accounts {
             self.by_username(&login).await?
         };
         let now = Utc::now();
+        let ip = meta.client_ip.as_deref();
         if let Some(u) = &found {
-            if let Some(until) = u.locked_until.filter(|t| *t > now) {
-                let secs = (until - now).num_seconds().max(1);
-                return Err(Error::new(
-                    ErrorCode::RateLimited,
-                    format!("too many failed sign-ins for this account; try again in {secs} s"),
-                ));
-            }
+            self.throttle.check(u.id, ip).await?;
         }
         let ok = secrets::verify_password(
             password.to_string(),
@@ -60,15 +56,14 @@ impl Accounts {
             return Err(invalid_login());
         };
         if !ok {
-            let failures = user.failed_logins + 1;
-            let locked_until = (failures >= FREE_FAILURES).then(|| {
-                let exp = (failures - FREE_FAILURES).min(10) as u32;
-                now + Duration::seconds((30i64 << exp).min(MAX_LOCK_SECS))
-            });
+            self.throttle.failed(user.id, ip).await;
             let txn = self.db().begin().await?;
+            // Counted in the database too (for operators), atomically.
             user::Entity::update_many()
-                .col_expr(user::Column::FailedLogins, Expr::value(failures))
-                .col_expr(user::Column::LockedUntil, Expr::value(locked_until))
+                .col_expr(
+                    user::Column::FailedLogins,
+                    Expr::col(user::Column::FailedLogins).add(1),
+                )
                 .filter(user::Column::Id.eq(user.id))
                 .exec(&txn)
                 .await?;
@@ -78,12 +73,13 @@ impl Accounts {
                 None,
                 Some(user.id),
                 "login_failed",
-                json!({ "failures": failures }),
+                json!({ "reason": "wrong_password" }),
             )
             .await?;
             txn.commit().await?;
             return Err(invalid_login());
         }
+        self.throttle.succeeded(user.id, ip).await;
         if let Some(until) = user.suspended_until.filter(|t| *t > now) {
             return Err(Error::forbidden(format!(
                 "this account is suspended until {}",
