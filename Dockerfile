@@ -12,15 +12,24 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home-dir /var/lib/marquee --create-home marquee
+    && groupadd --system --gid 10001 marquee \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/marquee --create-home marquee
 COPY --from=build /usr/local/bin/marquee /usr/local/bin/marquee
 COPY schema /etc/marquee/schema
 COPY deploy/supergraph.yaml /etc/marquee/supergraph.yaml
-USER marquee
+# Numeric, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
+USER 10001:10001
 WORKDIR /var/lib/marquee
 ENV MARQUEE__LISTEN__HOST=0.0.0.0 \
     MARQUEE__DATA_DIR=/var/lib/marquee \
-    MARQUEE__LOG__FORMAT=json
-EXPOSE 3001 3002 3003 3004
+    MARQUEE__LOG__FORMAT=json \
+    HEALTHCHECK_PORT=3001
+# Only the router is public; subgraphs listen on 3002-3004 inside the network.
+EXPOSE 3001
+# Liveness of the process on HEALTHCHECK_PORT (the router's by default; set it
+# to 3002-3004 for a subgraph container). Readiness (`/health/ready`) is the
+# orchestrator's business: compose and Kubernetes probe it themselves.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["sh", "-c", "curl -fsS -o /dev/null http://127.0.0.1:${HEALTHCHECK_PORT}/health || exit 1"]
 ENTRYPOINT ["marquee"]
 CMD ["dev"]
