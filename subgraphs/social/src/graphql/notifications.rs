@@ -7,7 +7,8 @@ use kit::paging::{page_size, Connection, Paged};
 use kit::Error;
 use uuid::Uuid;
 
-use super::loaders::{ActorsOf, PostKey, ProfileKey, ReviewKey};
+use super::loaders::{ActorsOf, ProfileKey, ReviewKey};
+use super::posts::live_post;
 use super::{gid, ids_of, loader, signed_in, social, viewer_id, Post, Review, User};
 use crate::store;
 use crate::store::model::notification;
@@ -134,14 +135,10 @@ impl Notification {
         ) {
             return Ok(None);
         }
-        let Some(id) = self.row.target_id else {
-            return Ok(None);
-        };
-        Ok(loader(ctx)
-            .load_one(PostKey(id))
-            .await?
-            .filter(|p| p.deleted_at.is_none())
-            .map(Post::from))
+        match self.row.target_id {
+            Some(id) => live_post(ctx, id).await,
+            None => Ok(None),
+        }
     }
     async fn review(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Review>> {
         if !matches!(

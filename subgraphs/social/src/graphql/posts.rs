@@ -50,14 +50,10 @@ impl Paged for Post {
 impl Post {
     /// The original, when this post is a reshare (null once it is deleted).
     async fn reshared_post(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Post>> {
-        let Some(id) = self.row.reshare_of else {
-            return Ok(None);
-        };
-        Ok(loader(ctx)
-            .load_one(PostKey(id))
-            .await?
-            .filter(|p| p.deleted_at.is_none())
-            .map(Post::from))
+        match self.row.reshare_of {
+            Some(id) => live_post(ctx, id).await,
+            None => Ok(None),
+        }
     }
     async fn is_reshare(&self) -> bool {
         self.row.reshare_of.is_some()
@@ -89,6 +85,15 @@ impl Post {
     async fn edited_at(&self) -> Option<DateTime<Utc>> {
         self.row.edited_at
     }
+}
+
+/// Post `id` through the request's loader, unless it was deleted.
+pub(super) async fn live_post(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Post>> {
+    Ok(loader(ctx)
+        .load_one(PostKey(id))
+        .await?
+        .filter(|p| p.deleted_at.is_none())
+        .map(Post::from))
 }
 
 /// Posts of one page as a connection, what their items ask for prefetched.
