@@ -232,6 +232,94 @@ mod tests {
         assert!(e.message.contains("last must be between 1 and 100"));
     }
 
+    #[derive(SimpleObject)]
+    struct Plain {
+        n: i32,
+    }
+    impl Paged for Plain {
+        const NAME: &'static str = "Plain";
+    }
+
+    #[derive(SimpleObject)]
+    struct Counted {
+        n: i32,
+    }
+    impl Paged for Counted {
+        const NAME: &'static str = "Tally";
+        const COUNTED: bool = true;
+    }
+
+    struct Root;
+
+    #[async_graphql::Object]
+    impl Root {
+        async fn plain(&self) -> Connection<Plain> {
+            Connection::from_page(Page::new(vec![1, 2], false, true, |n| n.to_string()), |n| {
+                Plain { n }
+            })
+        }
+        async fn counted(&self) -> Connection<Counted> {
+            let page = Page {
+                total_count: 7,
+                ..Page::new(vec![3], true, false, |n| format!("c{n}"))
+            };
+            Connection::from_page(page, |n| Counted { n })
+        }
+    }
+
+    fn schema(
+    ) -> async_graphql::Schema<Root, async_graphql::EmptyMutation, async_graphql::EmptySubscription>
+    {
+        async_graphql::Schema::new(
+            Root,
+            async_graphql::EmptyMutation,
+            async_graphql::EmptySubscription,
+        )
+    }
+
+    #[test]
+    fn connections_are_named_after_their_node_and_count_only_when_asked() {
+        let sdl = schema().sdl();
+        assert!(
+            sdl.contains(
+                "type PlainConnection {\n\tedges: [PlainEdge!]!\n\tpageInfo: PageInfo!\n}"
+            ),
+            "{sdl}"
+        );
+        assert!(
+            sdl.contains("type PlainEdge {\n\tcursor: String!\n\tnode: Plain!\n}"),
+            "{sdl}"
+        );
+        assert!(
+            sdl.contains("type TallyConnection {\n\tedges: [TallyEdge!]!\n\tpageInfo: PageInfo!\n\ttotalCount: Int!\n}"),
+            "{sdl}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_answers_its_edges_page_info_and_count() {
+        let r = schema()
+            .execute(
+                "{ plain { edges { cursor node { n } } pageInfo { hasNextPage endCursor } }
+                   counted { totalCount pageInfo { hasPreviousPage startCursor } } }",
+            )
+            .await;
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        let data = r.data.into_json().expect("a JSON answer");
+        assert_eq!(data["plain"]["edges"][1]["cursor"], "2");
+        assert_eq!(data["plain"]["edges"][1]["node"]["n"], 2);
+        assert_eq!(data["plain"]["pageInfo"]["hasNextPage"], true);
+        assert_eq!(data["plain"]["pageInfo"]["endCursor"], "2");
+        assert_eq!(data["counted"]["totalCount"], 7);
+        assert_eq!(data["counted"]["pageInfo"]["hasPreviousPage"], true);
+        assert_eq!(data["counted"]["pageInfo"]["startCursor"], "c3");
+        let unknown = schema().execute("{ plain { totalCount } }").await;
+        assert!(
+            !unknown.errors.is_empty(),
+            "an uncounted connection has no totalCount"
+        );
+    }
+
     #[test]
     fn a_page_keeps_its_rows_in_order_with_their_cursors() {
         let p = Page::new(vec![3, 1, 2], true, false, |n| n.to_string());
