@@ -20,11 +20,7 @@ use crate::cache::Cache;
 use crate::config::AuthConfig;
 use crate::error::{Error, ErrorCode};
 
-/// Algorithms a deployment may allow. Never `none`, never HMAC: a verifier
-/// holds public keys only.
-pub const ALLOWED_ALGORITHMS: &[&str] = &[
-    "EdDSA", "ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-];
+pub use crate::config::ALLOWED_ALGORITHMS;
 
 #[derive(
     Debug,

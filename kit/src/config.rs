@@ -200,7 +200,7 @@ impl Default for LimitsConfig {
             max_directives: 50,
             max_batch: 20,
             max_fields: 2_000,
-            max_cost: 20_000,
+            max_cost: 50_000,
             default_list_size: 10,
             list_sizes: std::collections::BTreeMap::new(),
         }
@@ -578,6 +578,12 @@ pub struct AuthConfig {
     pub sign_in: SignInThrottle,
 }
 
+/// Algorithms a deployment may allow. Never `none`, never HMAC: a verifier
+/// holds public keys only.
+pub const ALLOWED_ALGORITHMS: &[&str] = &[
+    "EdDSA", "ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+];
+
 /// `auth.sign_in`: wrong passwords slow down the address that sends them,
 /// so an attacker cannot lock the owner out; a ceiling per account bounds
 /// what many addresses together may try.
@@ -791,10 +797,10 @@ impl Config {
             ));
         }
         for alg in &self.auth.algorithms {
-            if !crate::auth::ALLOWED_ALGORITHMS.contains(&alg.as_str()) {
+            if !ALLOWED_ALGORITHMS.contains(&alg.as_str()) {
                 return Err(ConfigError(format!(
                     "auth.algorithms: `{alg}` is not allowed (choose from {})",
-                    crate::auth::ALLOWED_ALGORITHMS.join(", ")
+                    ALLOWED_ALGORITHMS.join(", ")
                 )));
             }
         }

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use http::StatusCode;
 use kit::cache::RateDecision;
 use kit::ErrorCode;
-use serde_json::{Map, Value};
 
-use crate::engine::{Engine, Loaded, OperationKey, Validated};
+use crate::engine::{Admitted, Engine, Loaded, OperationKey, Validated};
 use crate::operation::{OperationType, ParsedOperation};
 use crate::persisted::Persisted;
 use crate::policy::{Caller, RateLimiter};
@@ -97,26 +96,6 @@ impl Rejection {
     }
 }
 
-/// An operation cleared to run.
-pub(crate) struct Admitted {
-    pub loaded: Arc<Loaded>,
-    pub validated: Arc<Validated>,
-    pub variables: Map<String, Value>,
-    /// The operation without the fields the caller may not see, when any.
-    pub filtered: Option<crate::authz::Filtered>,
-    pub root_type: String,
-    /// The estimated cost, when the client asked for it (`extensions.cost`).
-    pub cost: Option<u64>,
-    /// The rate limit's verdict, for the response headers.
-    pub decision: Option<RateDecision>,
-}
-
-impl Admitted {
-    pub fn kind(&self) -> OperationType {
-        self.validated.parsed.kind()
-    }
-}
-
 impl Engine {
     /// Admits `request` or says why not (see the module's header for the order).
     pub(crate) async fn admit(
@@ -163,14 +142,22 @@ impl Engine {
             .and_then(|e| e.get("cost"))
             .is_some_and(|v| v.as_bool() == Some(true));
         let cost = if self.limits.max_cost > 0 || wants_cost {
-            let cost = crate::limits::cost(
-                parsed,
-                &validated.shape,
-                &supergraph.schema,
-                &root_type,
-                &variables,
-                &self.limits,
-            );
+            let compute = || {
+                crate::limits::cost(
+                    parsed,
+                    &validated.shape,
+                    &supergraph.schema,
+                    &root_type,
+                    &variables,
+                    &self.limits,
+                )
+            };
+            // Without variables the cost is the document's: computed once.
+            let cost = if parsed.has_variables() {
+                compute()
+            } else {
+                *validated.static_cost.get_or_init(compute)
+            };
             crate::limits::check_cost(cost, &self.limits).map_err(Rejection::error)?;
             Some(cost)
         } else {
@@ -270,6 +257,7 @@ impl Engine {
             text: query.into(),
             parsed,
             shape,
+            static_cost: std::sync::OnceLock::new(),
             prepared: tokio::sync::OnceCell::new(),
             guarded: std::sync::OnceLock::new(),
         });

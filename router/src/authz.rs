@@ -17,7 +17,7 @@ use kit::auth::Claims;
 use kit::ErrorCode;
 
 use crate::response::{GraphqlError, PathElem};
-use crate::supergraph::SchemaIndex;
+use crate::schema::SchemaIndex;
 
 /// What a field or type demands of the caller.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

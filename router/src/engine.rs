@@ -81,6 +81,8 @@ pub(crate) struct Validated {
     pub parsed: ParsedOperation,
     /// Its shape, fragments expanded (limits, rate classes, cost order).
     pub shape: crate::limits::OperationShape,
+    /// Its cost, once computed, when no variable can change it.
+    pub static_cost: std::sync::OnceLock<u64>,
     pub prepared: tokio::sync::OnceCell<Arc<Prepared>>,
     /// Whether any field it selects carries an authorization rule. Every
     /// rule refuses an anonymous caller, so an operation that loses nothing
@@ -90,6 +92,26 @@ pub(crate) struct Validated {
 
 /// A normalized operation as text (not a hash of it: two documents share a
 /// plan only when they are the same).
+/// An operation cleared to run.
+pub(crate) struct Admitted {
+    pub loaded: Arc<Loaded>,
+    pub validated: Arc<Validated>,
+    pub variables: Map<String, Value>,
+    /// The operation without the fields the caller may not see, when any.
+    pub filtered: Option<crate::authz::Filtered>,
+    pub root_type: String,
+    /// The estimated cost, when the client asked for it (`extensions.cost`).
+    pub cost: Option<u64>,
+    /// The rate limit's verdict, for the response headers.
+    pub decision: Option<kit::cache::RateDecision>,
+}
+
+impl Admitted {
+    pub fn kind(&self) -> OperationType {
+        self.validated.parsed.kind()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PlanKey {
     document: String,
@@ -174,11 +196,11 @@ impl Engine {
     /// the HTTP endpoint, which sends it on as it is: `GraphqlResponse::to_json`).
     pub(crate) async fn respond(
         &self,
-        admitted: crate::admission::Admitted,
+        admitted: Admitted,
         headers: &HeaderMap,
         written: bool,
     ) -> GraphqlResponse {
-        let crate::admission::Admitted {
+        let Admitted {
             loaded,
             validated,
             variables,

@@ -16,84 +16,17 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use kit::cache::RateDecision;
-use kit::telemetry::{RequestId, TraceContext, REQUEST_ID, TRACEPARENT};
+use kit::telemetry::{RequestId, TraceContext};
 use kit::ErrorCode;
 use serde_json::Value;
 
-use crate::admission::{Admission, Rejection, Transport};
+use crate::admission::{Rejection, Transport};
 use crate::engine::{Engine, GraphqlRequest};
+use crate::policies::{caller, Policies};
+use crate::policy::{forwarded, has_preflight_header};
 use crate::response::{GraphqlError, GraphqlResponse};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
-
-/// The HTTP policies around `/graphql`.
-pub struct Policies {
-    pub batching: bool,
-    pub limits: kit::config::LimitsConfig,
-    pub csrf_prevention: bool,
-    /// Verifies bearer tokens; `None` treats every caller as anonymous.
-    pub verifier: Option<Arc<kit::auth::Verifier>>,
-    pub limiter: Option<crate::policy::RateLimiter>,
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub cors_allow_origins: Vec<String>,
-    pub hsts_max_age_secs: u64,
-    /// Where the signing keys are published (the users subgraph); the router
-    /// serves the same set at `/.well-known/jwks.json`.
-    pub jwks_url: Option<url::Url>,
-    pub persisted: Option<Arc<crate::persisted::Persisted>>,
-    /// Subscriptions over WebSocket and SSE on `/graphql`; `None` serves none.
-    pub live: Option<Arc<crate::subscriptions::Live>>,
-}
-
-impl Policies {
-    /// The policies `config` describes; rate limits and session revocations
-    /// live in `cache`.
-    pub fn from_config(config: &kit::Config, cache: &kit::cache::Cache) -> anyhow::Result<Self> {
-        let r = &config.router;
-        let persisted = crate::persisted::Persisted::load(
-            &r.persisted,
-            std::path::Path::new("."),
-            Some(cache),
-        )?;
-        Ok(Self {
-            batching: r.batching,
-            limits: r.limits.clone(),
-            csrf_prevention: r.csrf_prevention,
-            verifier: Some(Arc::new(kit::auth::Verifier::remote(
-                &config.auth,
-                config.jwks_url(),
-                Some(cache.clone()),
-            ))),
-            limiter: r
-                .rate_limit
-                .enabled
-                .then(|| crate::policy::RateLimiter::new(cache.clone(), r.rate_limit.clone())),
-            trusted_proxies: crate::policy::trusted_proxies(&r.trusted_proxies),
-            cors_allow_origins: r.cors_allow_origins.clone(),
-            hsts_max_age_secs: r.hsts_max_age_secs,
-            jwks_url: Some(config.jwks_url()),
-            persisted: Some(Arc::new(persisted)),
-            live: None,
-        })
-    }
-
-    /// No authentication, no rate limit: the engine alone (conformance tests, benchmarks' baseline).
-    pub fn none(batching: bool) -> Self {
-        Self {
-            batching,
-            limits: kit::config::LimitsConfig::default(),
-            csrf_prevention: false,
-            verifier: None,
-            limiter: None,
-            trusted_proxies: Vec::new(),
-            cors_allow_origins: Vec::new(),
-            hsts_max_age_secs: 0,
-            jwks_url: None,
-            persisted: None,
-            live: None,
-        }
-    }
-}
 
 #[derive(Clone)]
 struct AppState {
@@ -102,22 +35,6 @@ struct AppState {
     health: reqwest::Client,
     /// The last JWKS fetched from `policies.jwks_url`, kept a minute.
     jwks: moka::future::Cache<(), Bytes>,
-}
-
-impl Policies {
-    /// The admission stage's view of these policies for one caller.
-    pub(crate) fn admission<'a>(
-        &'a self,
-        transport: Transport,
-        caller: &'a crate::policy::Caller,
-    ) -> Admission<'a> {
-        Admission {
-            transport,
-            caller: Some(caller),
-            limiter: self.limiter.as_ref(),
-            persisted: self.persisted.as_deref(),
-        }
-    }
 }
 
 /// The router's HTTP surface over `engine`.
@@ -162,22 +79,6 @@ pub fn routes(engine: Arc<Engine>, policies: Policies) -> Router {
             "router",
             kit::telemetry::observe,
         ))
-}
-
-/// Who is calling: the verified token's subject, else the client address.
-pub(crate) async fn caller(
-    policies: &Policies,
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-) -> Result<crate::policy::Caller, GraphqlError> {
-    let claims = match &policies.verifier {
-        Some(v) => crate::policy::identify(v, headers).await?,
-        None => None,
-    };
-    Ok(crate::policy::Caller {
-        claims,
-        ip: crate::policy::client_ip(headers, peer, &policies.trusted_proxies),
-    })
 }
 
 /// Runs one request through the admission stage and the engine.
@@ -236,18 +137,6 @@ fn answer(
     r
 }
 
-/// GET is a simple request a cross-site page can make; without one of these
-/// headers (which force a CORS preflight) it is refused.
-pub(crate) fn has_preflight_header(headers: &HeaderMap) -> bool {
-    [
-        "graphql-preflight",
-        "apollo-require-preflight",
-        "x-apollo-operation-name",
-    ]
-    .iter()
-    .any(|h| headers.contains_key(*h))
-}
-
 /// The media type of the answer: the new one when the client accepts it.
 fn wants_graphql_response(headers: &HeaderMap) -> bool {
     headers
@@ -255,31 +144,6 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains(GRAPHQL_RESPONSE_JSON))
-}
-
-/// Headers subgraphs get from the client's request.
-pub(crate) fn forwarded(
-    headers: &HeaderMap,
-    request_id: Option<&RequestId>,
-    trace: Option<&TraceContext>,
-    client: Option<std::net::IpAddr>,
-) -> HeaderMap {
-    let mut out = HeaderMap::new();
-    // The client address as this router resolved it; subgraphs believe it
-    // from their trusted proxies only (`subgraph.trusted_proxies`).
-    if let Some(ip) = client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
-        out.insert("x-forwarded-for", ip);
-    }
-    if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        out.insert(header::AUTHORIZATION, auth.clone());
-    }
-    if let Some(id) = request_id.and_then(|r| HeaderValue::from_str(&r.0).ok()) {
-        out.insert(REQUEST_ID, id);
-    }
-    if let Some(tp) = trace.and_then(|t| HeaderValue::from_str(&t.header()).ok()) {
-        out.insert(TRACEPARENT, tp);
-    }
-    out
 }
 
 fn respond(response: GraphqlResponse, new_media_type: bool) -> Response {

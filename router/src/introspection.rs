@@ -13,7 +13,7 @@ use graphql_tools::static_graphql::schema::{
 };
 use serde_json::{Map, Value};
 
-use crate::supergraph::SchemaIndex;
+use crate::schema::SchemaIndex;
 
 /// Built-in directives every schema has, shown when the SDL does not declare them.
 const BUILTIN_DIRECTIVES: &str = r#"

@@ -16,11 +16,13 @@ mod introspection;
 pub mod limits;
 mod operation;
 pub mod persisted;
+mod policies;
 pub mod policy;
 mod project;
 mod reload;
 mod response;
 mod rest;
+mod schema;
 mod subscriptions;
 mod supergraph;
 mod value;
@@ -37,7 +39,8 @@ pub use engine::{Engine, EngineSettings, GraphqlRequest};
 pub use fetch::{
     FetchError, HttpTransport, SubgraphClient, SubgraphRequest, SubgraphResponse, Transport,
 };
-pub use http::{routes, Policies};
+pub use http::routes;
+pub use policies::Policies;
 pub use response::{GraphqlError, GraphqlResponse, PathElem};
 pub use subscriptions::Live;
 pub use supergraph::{Supergraph, SupergraphError, SupergraphSource};

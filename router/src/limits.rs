@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use crate::operation::ParsedOperation;
 use crate::response::GraphqlError;
-use crate::supergraph::SchemaIndex;
+use crate::schema::SchemaIndex;
 
 /// What the lexer saw in a document.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -387,16 +387,15 @@ impl<'a> Costing<'a> {
         match slicing {
             Some(n) if connection => own.saturating_add(self.set(&f.selection_set, named, Some(n))),
             _ => {
-                let times = slicing.unwrap_or_else(|| {
-                    if list {
-                        self.limits
-                            .list_sizes
-                            .get(&format!("{parent}.{}", f.name))
-                            .copied()
-                            .unwrap_or(self.limits.default_list_size)
-                    } else {
-                        1
-                    }
+                let times = slicing.unwrap_or_else(|| match list {
+                    false => 1,
+                    true if self.limits.list_sizes.is_empty() => self.limits.default_list_size,
+                    true => self
+                        .limits
+                        .list_sizes
+                        .get(&format!("{parent}.{}", f.name))
+                        .copied()
+                        .unwrap_or(self.limits.default_list_size),
                 });
                 let children = self.set(&f.selection_set, named, None);
                 times.saturating_mul(own.saturating_add(children))
@@ -748,5 +747,31 @@ mod tests {
         let nested = "{ user(id: \"1\") { followers(first: 100) { edges { node { user {
             followers(first: 100) { edges { node { user { username } } } } } } } } } }";
         assert_eq!(cost_of(nested, json!({})), 1 + 1 + 100 * (3 + 301));
+    }
+
+    /// The gateways benchmark's query (`bench/query.graphql`) passes the
+    /// default limits: defaults must not refuse what real clients send.
+    #[test]
+    fn the_benchmark_query_fits_the_default_limits() {
+        let sdl = "type Query { users: [User!]! topProducts(first: Int! = 5): [Product!]! }
+            type User { id: ID! username: String name: String reviews: [Review!]! }
+            type Review { id: ID! body: String product: Product author: User }
+            type Product { upc: String! name: String price: Int weight: Int inStock: Boolean
+                shippingEstimate: Int reviews: [Review!]! }";
+        let document = graphql_tools::parser::parse_schema::<String>(sdl)
+            .unwrap()
+            .into_static();
+        let schema = SchemaIndex::new(std::sync::Arc::new(document));
+        let query = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/query.graphql"),
+        )
+        .unwrap();
+        let op = parsed(&query);
+        let limits = LimitsConfig::default();
+        let s = shape(&op, &[]);
+        check_shape(&s, &limits).unwrap();
+        let c = cost(&op, &s, &schema, "Query", &Map::new(), &limits);
+        check_cost(c, &limits).unwrap();
+        assert_eq!(c, 24_420);
     }
 }

@@ -12,7 +12,7 @@ use kit::ErrorCode;
 use serde_json::{Map, Value};
 
 use crate::response::GraphqlError;
-use crate::supergraph::SchemaIndex;
+use crate::schema::SchemaIndex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperationType {
@@ -97,6 +97,11 @@ impl ParsedOperation {
 
     pub fn selection_set(&self) -> &SelectionSet {
         selection_set_of(self.operation())
+    }
+
+    /// Whether the operation declares variables.
+    pub fn has_variables(&self) -> bool {
+        !self.variable_definitions().is_empty()
     }
 
     fn variable_definitions(&self) -> &[VariableDefinition] {

@@ -8,10 +8,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue};
+use http::{header, HeaderMap, HeaderValue};
 use kit::auth::{Claims, Verifier};
 use kit::cache::{Cache, Quota, RateDecision};
 use kit::config::RateLimitConfig;
+use kit::telemetry::{RequestId, TraceContext, REQUEST_ID, TRACEPARENT};
 use kit::ErrorCode;
 use serde_json::json;
 
@@ -164,6 +165,43 @@ pub fn rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
 }
 
 pub use kit::net::{client_ip, trusted_proxies};
+
+/// GET is a simple request a cross-site page can make; without one of these
+/// headers (which force a CORS preflight) it is refused.
+pub(crate) fn has_preflight_header(headers: &HeaderMap) -> bool {
+    [
+        "graphql-preflight",
+        "apollo-require-preflight",
+        "x-apollo-operation-name",
+    ]
+    .iter()
+    .any(|h| headers.contains_key(*h))
+}
+
+/// Headers subgraphs get from the client's request.
+pub(crate) fn forwarded(
+    headers: &HeaderMap,
+    request_id: Option<&RequestId>,
+    trace: Option<&TraceContext>,
+    client: Option<std::net::IpAddr>,
+) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    // The client address as this router resolved it; subgraphs believe it
+    // from their trusted proxies only (`subgraph.trusted_proxies`).
+    if let Some(ip) = client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+        out.insert("x-forwarded-for", ip);
+    }
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        out.insert(header::AUTHORIZATION, auth.clone());
+    }
+    if let Some(id) = request_id.and_then(|r| HeaderValue::from_str(&r.0).ok()) {
+        out.insert(REQUEST_ID, id);
+    }
+    if let Some(tp) = trace.and_then(|t| HeaderValue::from_str(&t.header()).ok()) {
+        out.insert(TRACEPARENT, tp);
+    }
+    out
+}
 
 /// Verifies the bearer token, if any: no token is an anonymous caller; a bad
 /// one is refused with the verifier's code.

@@ -10,7 +10,7 @@ use kit::ErrorCode;
 use serde_json::Map;
 
 use crate::response::{GraphqlError, Step};
-use crate::supergraph::SchemaIndex;
+use crate::schema::SchemaIndex;
 use crate::value::{deep_merge, write_str, Object, Value};
 use std::borrow::Cow;
 

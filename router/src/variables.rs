@@ -7,7 +7,7 @@ use kit::ErrorCode;
 use serde_json::{Map, Value};
 
 use crate::response::GraphqlError;
-use crate::supergraph::SchemaIndex;
+use crate::schema::SchemaIndex;
 
 /// Checks `value` against `ty`; `Err` says what is wrong and where.
 pub(crate) fn check(

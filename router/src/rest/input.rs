@@ -7,7 +7,7 @@ use graphql_tools::static_graphql::schema::Type;
 use serde_json::{Map, Value};
 
 use super::table::{Route, CONNECTION_VARIABLES};
-use crate::supergraph::SchemaIndex;
+use crate::schema::SchemaIndex;
 
 pub(crate) const DEFAULT_LIMIT: u64 = 20;
 pub(crate) const MAX_LIMIT: u64 = 100;

@@ -24,7 +24,7 @@ use kit::ErrorCode;
 use serde_json::{json, Map, Value};
 
 use crate::engine::{Engine, GraphqlRequest};
-use crate::http::Policies;
+use crate::policies::Policies;
 use crate::response::{GraphqlError, GraphqlResponse};
 use input::{BadInput, Paging};
 use table::Route;
@@ -206,7 +206,7 @@ async fn handle(
         Ok(b) => b,
         Err(f) => return f.respond(None),
     };
-    let caller = match crate::http::caller(
+    let caller = match crate::policies::caller(
         &state.policies,
         &headers,
         peer.map(|Extension(ConnectInfo(a))| a),
@@ -219,7 +219,7 @@ async fn handle(
     if route.auth && caller.claims.is_none() && state.policies.verifier.is_some() {
         return Failure::new(ErrorCode::Unauthenticated, "sign in to do this").respond(None);
     }
-    let forward = crate::http::forwarded(
+    let forward = crate::policy::forwarded(
         &headers,
         request_id.as_ref().map(|e| &e.0),
         trace.as_ref().map(|e| &e.0),

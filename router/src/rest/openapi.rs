@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::input::{self, DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE};
 use super::table::Route;
-use crate::supergraph::SchemaIndex;
+use crate::schema::SchemaIndex;
 
 /// Error statuses every route may answer, with the codes behind them.
 const ERRORS: [(&str, &str, &str); 9] = [

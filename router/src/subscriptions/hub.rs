@@ -118,6 +118,7 @@ impl Hub {
         if let Some(t) = map.get(subject).and_then(Weak::upgrade) {
             return Ok(t);
         }
+        metrics::counter!("marquee_router_subscription_topics_opened_total").increment(1);
         let (sender, _) = broadcast::channel(TOPIC_CAPACITY);
         let tx = sender.clone();
         let groups: Groups = Arc::default();

@@ -233,12 +233,12 @@ impl Live {
     /// with subscribers of the same operation.
     async fn subscribe(
         &self,
-        admitted: crate::admission::Admitted,
+        admitted: crate::engine::Admitted,
         caller: &Caller,
         headers: HeaderMap,
     ) -> Result<Started, Vec<GraphqlError>> {
         let one = |e: GraphqlError| vec![e];
-        let crate::admission::Admitted {
+        let crate::engine::Admitted {
             loaded,
             validated,
             variables,
@@ -276,6 +276,12 @@ impl Live {
         let subject = field
             .subject_for(&self.prefix, viewer, &arguments)
             .map_err(one)?;
+        // Checked before any topic is opened for it: a subscription the
+        // caller may not have (a room it is not in, one made up) costs no
+        // bus subscription.
+        if let Some(check) = &field.check {
+            run_check(&self.engine, check, &arguments, &headers, caller).await?;
+        }
         let recheck = match (
             &field.check,
             field
@@ -284,6 +290,9 @@ impl Live {
         ) {
             (Some(query), Some(subject)) => {
                 let topic = self.join(&subject).await?;
+                // Checked again once the recheck subject is heard: a removal
+                // between the first check and the join is not missed.
+                run_check(&self.engine, query, &arguments, &headers, caller).await?;
                 Some(Recheck {
                     receiver: topic.receiver(),
                     _topic: topic,
@@ -294,11 +303,6 @@ impl Live {
             }
             _ => None,
         };
-        // Checked after joining the recheck subject: a removal in between
-        // is heard and checks again.
-        if let Some(check) = &field.check {
-            run_check(&self.engine, check, &arguments, &headers, caller).await?;
-        }
         let prepared = self
             .engine
             .prepare(&loaded, parsed, true)
@@ -459,7 +463,7 @@ pub(crate) async fn intercept(
                 .and_then(|v| v.split(';').next())
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
             let simple = request.method() == http::Method::GET || !json;
-            (simple && !crate::http::has_preflight_header(headers)).then_some((
+            (simple && !crate::policy::has_preflight_header(headers)).then_some((
                 http::StatusCode::BAD_REQUEST,
                 "SSE over GET, or POST without application/json, needs a `graphql-preflight: 1` header (CSRF prevention)",
             ))
