@@ -1010,7 +1010,16 @@ async fn social_routes_posts_comments_likes_follows_reviews_watchlist() {
             (200, &json!(true)),
             "[{l}] {a}"
         );
-        let followers = get(&sys, &format!("/api/v1/users/{ann_id}/followers"), None).await;
+        // Follow lists show accounts social has heard of (from the users
+        // subgraph's events): wait for bob's registration to arrive there.
+        let mut followers = get(&sys, &format!("/api/v1/users/{ann_id}/followers"), None).await;
+        for _ in 0..100 {
+            if !followers.data()[0].is_null() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            followers = get(&sys, &format!("/api/v1/users/{ann_id}/followers"), None).await;
+        }
         assert_eq!(followers.status, 200, "[{l}] {followers}");
         assert_eq!(followers.data()[0]["user"]["id"], bob_id.as_str());
         assert_eq!(
