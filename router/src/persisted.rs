@@ -122,8 +122,14 @@ impl ApqStore {
 }
 
 pub fn sha256_hex(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 impl Persisted {
@@ -235,7 +241,9 @@ impl Persisted {
                     }
                 }
             }
-            (Some(query), None) => self.check_trusted(&sha256_hex(query))?,
+            // Hashed only when a list decides: most requests carry text alone.
+            (Some(query), None) if self.only => self.check_trusted(&sha256_hex(query))?,
+            (Some(_), None) => {}
             (None, None) => {}
         }
         Ok(None)
