@@ -777,6 +777,37 @@ impl Config {
                 return Err(ConfigError(format!("{key}: must be at least 1 (set router.rate_limit.enabled: false to turn limits off)")));
             }
         }
+        let live = &self.router.live;
+        let sign_in = &self.auth.sign_in;
+        for (key, n) in [
+            (
+                "router.live.max_connections_per_client",
+                live.max_connections_per_client as u64,
+            ),
+            ("router.live.max_connections", live.max_connections as u64),
+            ("router.live.max_topics", live.max_topics as u64),
+            (
+                "router.limits.max_fields",
+                self.router.limits.max_fields as u64,
+            ),
+            (
+                "subgraph.max_body_bytes",
+                self.subgraph.max_body_bytes as u64,
+            ),
+            (
+                "auth.sign_in.free_failures",
+                u64::from(sign_in.free_failures),
+            ),
+            (
+                "auth.sign_in.account_ceiling",
+                u64::from(sign_in.account_ceiling),
+            ),
+            ("auth.sign_in.window_secs", sign_in.window_secs),
+        ] {
+            if n == 0 {
+                return Err(ConfigError(format!("{key}: must be at least 1")));
+            }
+        }
         if let Some(k) = &self.auth.key_encryption_key {
             use base64::Engine;
             let decoded = base64::engine::general_purpose::STANDARD.decode(k.trim());
@@ -910,6 +941,31 @@ mod tests {
     fn symmetric_algorithms_are_refused() {
         let err = Config::from_yaml_str("auth:\n  algorithms: [HS256]\n").unwrap_err();
         assert!(err.to_string().contains("auth.algorithms"), "{err}");
+    }
+
+    #[test]
+    fn a_cap_of_zero_is_named() {
+        for (yaml, key) in [
+            (
+                "router:\n  live:\n    max_connections_per_client: 0\n",
+                "router.live.max_connections_per_client",
+            ),
+            (
+                "auth:\n  sign_in:\n    account_ceiling: 0\n",
+                "auth.sign_in.account_ceiling",
+            ),
+            (
+                "subgraph:\n  max_body_bytes: 0\n",
+                "subgraph.max_body_bytes",
+            ),
+            (
+                "subgraph:\n  trusted_proxies: [nowhere]\n",
+                "subgraph.trusted_proxies",
+            ),
+        ] {
+            let err = Config::from_yaml_str(yaml).unwrap_err();
+            assert!(err.to_string().contains(key), "{yaml}: {err}");
+        }
     }
 
     #[test]
