@@ -122,9 +122,6 @@ impl Engine {
         )?;
         let parsed = &validated.parsed;
         let kind = parsed.kind();
-        if !gate.transport.allows(kind) {
-            return Err(Rejection::MethodNotAllowed);
-        }
         let supergraph = &loaded.supergraph;
         let root_type = match kind {
             OperationType::Mutation => supergraph.schema.mutation.clone().unwrap_or_default(),
@@ -233,14 +230,17 @@ impl Engine {
             supergraph: loaded.supergraph.hash(),
         };
         if let Some(v) = self.operations.get(&key).filter(|v| *v.text == *query) {
+            if !transport.allows(v.parsed.kind()) {
+                return Err(Rejection::MethodNotAllowed);
+            }
             return Ok(v);
         }
         crate::limits::check_text(query, &self.limits).map_err(Rejection::error)?;
         let parsed = ParsedOperation::parse(query, operation_name).map_err(Rejection::error)?;
         let shape = crate::limits::shape(&parsed, &self.auth_operations);
         crate::limits::check_shape(&shape, &self.limits).map_err(Rejection::error)?;
-        // Before validation: a mutation sent with GET is refused as such,
-        // valid or not (GraphQL over HTTP).
+        // The transport's method rule, before validation: a mutation sent
+        // with GET is refused as such, valid or not (GraphQL over HTTP).
         if !transport.allows(parsed.kind()) {
             return Err(Rejection::MethodNotAllowed);
         }

@@ -77,6 +77,20 @@ impl Policies {
             live: None,
         }
     }
+
+    /// The admission stage's view of these policies for one caller.
+    pub(crate) fn admission<'a>(
+        &'a self,
+        transport: Transport,
+        caller: &'a crate::policy::Caller,
+    ) -> Admission<'a> {
+        Admission {
+            transport,
+            caller: Some(caller),
+            limiter: self.limiter.as_ref(),
+            persisted: self.persisted.as_deref(),
+        }
+    }
 }
 
 /// Who is calling: the verified token's subject, else the client address.
@@ -93,20 +107,4 @@ pub(crate) async fn caller(
         claims,
         ip: crate::policy::client_ip(headers, peer, &policies.trusted_proxies),
     })
-}
-
-impl Policies {
-    /// The admission stage's view of these policies for one caller.
-    pub(crate) fn admission<'a>(
-        &'a self,
-        transport: Transport,
-        caller: &'a crate::policy::Caller,
-    ) -> Admission<'a> {
-        Admission {
-            transport,
-            caller: Some(caller),
-            limiter: self.limiter.as_ref(),
-            persisted: self.persisted.as_deref(),
-        }
-    }
 }

@@ -31,7 +31,8 @@ impl From<FollowState> for FollowStatus {
 /// Someone asking to follow you.
 #[derive(SimpleObject)]
 pub struct FollowRequest {
-    pub user: User,
+    /// Null when the users subgraph cannot answer for the account.
+    pub user: Option<User>,
     pub requested_at: DateTime<Utc>,
 }
 
@@ -60,7 +61,7 @@ impl FollowQuery {
             )
             .await?;
         Ok(Connection::from_page(p, |r| FollowRequest {
-            user: User { id: r.requester_id },
+            user: Some(User { id: r.requester_id }),
             requested_at: r.created_at,
         }))
     }
