@@ -24,10 +24,10 @@ ENV MARQUEE__LISTEN__HOST=0.0.0.0 \
     MARQUEE__DATA_DIR=/var/lib/marquee \
     MARQUEE__LOG__FORMAT=json \
     HEALTHCHECK_PORT=3001
-# Only the router is public; subgraphs listen on 3002-3004 inside the network.
+# Only the router is public; subgraphs listen on 3002-3005 inside the network.
 EXPOSE 3001
 # Liveness of the process on HEALTHCHECK_PORT (the router's by default; set it
-# to 3002-3004 for a subgraph container). Readiness (`/health/ready`) is the
+# to 3002-3005 for a subgraph container). Readiness (`/health/ready`) is the
 # orchestrator's business: compose and Kubernetes probe it themselves.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
     CMD ["sh", "-c", "curl -fsS -o /dev/null http://127.0.0.1:${HEALTHCHECK_PORT}/health || exit 1"]

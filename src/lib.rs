@@ -18,7 +18,12 @@ use tokio_util::task::TaskTracker;
 
 /// The subgraphs this build contains, in port order.
 pub fn subgraphs() -> Vec<SubgraphSpec> {
-    vec![users::spec(), content::spec(), social::spec()]
+    vec![
+        users::spec(),
+        content::spec(),
+        social::spec(),
+        moderation::spec(),
+    ]
 }
 
 /// A subgraph by name, or an error listing the ones there are.

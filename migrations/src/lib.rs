@@ -6,6 +6,7 @@
 pub use sea_orm_migration;
 
 pub mod content;
+pub mod moderation;
 pub mod social;
 pub mod users;
 
