@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(kit::events::outbox::Migration),
             Box::new(Initial),
             Box::new(FollowRequests),
+            Box::new(ModerationHidden),
         ]
     }
 }
@@ -437,5 +438,49 @@ impl MigrationTrait for FollowRequests {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// Moderation's hidden state on posts, comments and reviews: null when
+/// visible, else why it is hidden (`HIDE` by a moderator or the flag rules,
+/// `DELETE` removed by a moderator, `BAN` its author was banned). Hidden
+/// content is absent for everyone but its author and moderators.
+struct ModerationHidden;
+
+impl MigrationName for ModerationHidden {
+    fn name(&self) -> &str {
+        "m20261204_000011_social_moderation_hidden"
+    }
+}
+
+const HIDDEN_TABLES: [&str; 3] = ["posts", "comments", "reviews"];
+
+#[async_trait::async_trait]
+impl MigrationTrait for ModerationHidden {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters one at a time.
+        for table in HIDDEN_TABLES {
+            m.alter_table(
+                Table::alter()
+                    .table(a(table))
+                    .add_column(ColumnDef::new(a("hidden")).string().null())
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for table in HIDDEN_TABLES {
+            m.alter_table(
+                Table::alter()
+                    .table(a(table))
+                    .drop_column(a("hidden"))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 }

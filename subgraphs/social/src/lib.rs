@@ -10,7 +10,7 @@ use axum::Router;
 use kit::services::{migrate_with, BoxFuture};
 use kit::{Services, SubgraphSpec};
 
-pub use events::{spawn_consumers, UserEvents, USER_EVENTS};
+pub use events::{spawn_consumers, ModerationEvents, UserEvents, USER_EVENTS};
 use store::Social;
 
 pub fn spec() -> SubgraphSpec {

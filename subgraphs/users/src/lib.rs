@@ -50,6 +50,7 @@ fn start(services: Services) -> BoxFuture<'static, anyhow::Result<Router>> {
     Box::pin(async move {
         let accounts = accounts(&services).await?;
         services.spawn_relay();
+        events::spawn_consumers(&accounts);
         let schema = graphql::build(accounts.clone());
         let app = kit::graphql::routes(schema, services.verifier.clone()).merge(
             Router::new()

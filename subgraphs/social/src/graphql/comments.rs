@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::likes::liked_by_me;
 use super::loaders::Thread;
 use super::prefetch::prefetch_comments;
-use super::{claims, gid, hidden_authors, id_of, loader, signed_in, social, User};
+use super::{claims, gid, hidden_authors, id_of, loader, signed_in, social, viewing_of, User};
 use crate::store::model::comment;
 use crate::store::{self, Target};
 
@@ -26,6 +26,8 @@ pub struct Comment {
     /// Null once the comment is deleted (its replies stay).
     pub body: Option<String>,
     pub deleted: bool,
+    /// Hidden by moderation: only its author and moderators see it.
+    pub hidden: bool,
     pub post_id: Option<ID>,
     pub review_id: Option<ID>,
     pub parent_id: Option<ID>,
@@ -42,6 +44,7 @@ impl From<comment::Model> for Comment {
             author: live.then_some(User { id: row.author_id }),
             body: live.then(|| row.body.clone()),
             deleted: !live,
+            hidden: row.hidden.is_some(),
             post_id: row.post_id.map(gid),
             review_id: row.review_id.map(gid),
             parent_id: row.parent_id.map(gid),
@@ -92,13 +95,14 @@ pub(super) async fn thread(
     let n = page_size(first)?;
     // Comments of people the caller blocked or was blocked by are left out.
     let hidden = hidden_authors(ctx).await?;
+    let viewing = viewing_of(ctx);
     match after {
         None => {
             let (mut rows, more) = loader(ctx)
                 .load_one(Thread(on, n))
                 .await?
                 .unwrap_or_default();
-            rows.retain(|c| !hidden.contains(&c.author_id));
+            rows.retain(|c| !hidden.contains(&c.author_id) && viewing.sees(c.author_id, &c.hidden));
             prefetch_comments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
             Ok(Connection::from_page(
                 Page::new(rows, false, more, |c| c.id.to_string()),
@@ -110,7 +114,9 @@ pub(super) async fn thread(
             let mut p = social(ctx)
                 .comments(on, parent, n, store::cursor("after", Some(&a))?)
                 .await?;
-            p.items.retain(|(_, c)| !hidden.contains(&c.author_id));
+            p.items.retain(|(_, c)| {
+                !hidden.contains(&c.author_id) && viewing.sees(c.author_id, &c.hidden)
+            });
             let rows: Vec<comment::Model> = p.items.iter().map(|(_, c)| c.clone()).collect();
             prefetch_comments(ctx, ctx.look_ahead().field("edges").field("node"), &rows).await?;
             Ok(Connection::from_page(p, Comment::from))
@@ -144,10 +150,14 @@ pub struct CommentQuery;
 
 #[Object]
 impl CommentQuery {
+    /// A comment (null when moderation hid it, but for its author and
+    /// moderators).
     async fn comment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Comment>> {
+        let viewing = viewing_of(ctx);
         Ok(social(ctx)
             .comment(id_of("id", &id)?)
             .await?
+            .filter(|c| viewing.sees(c.author_id, &c.hidden))
             .map(Comment::from))
     }
 
@@ -178,7 +188,9 @@ impl CommentQuery {
         Ok(social(ctx)
             .comment(id)
             .await?
-            .filter(|c| !hidden.contains(&c.author_id))
+            .filter(|c| {
+                !hidden.contains(&c.author_id) && viewing_of(ctx).sees(c.author_id, &c.hidden)
+            })
             .map(Comment::from))
     }
 }

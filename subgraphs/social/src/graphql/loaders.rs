@@ -56,6 +56,23 @@ pub struct Unread(pub Uuid, pub Uuid);
 
 pub struct Loaders {
     pub(super) social: Arc<Social>,
+    /// Who asks: moderation-hidden content is theirs to see only when they
+    /// wrote it or are staff.
+    pub(super) viewer: Viewing,
+}
+
+/// The caller as the loaders see it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Viewing {
+    pub user: Option<Uuid>,
+    pub staff: bool,
+}
+
+impl Viewing {
+    /// Whether content by `author` hidden as `hidden` is visible to the caller.
+    pub fn sees(&self, author: Uuid, hidden: &Option<String>) -> bool {
+        hidden.is_none() || self.staff || self.user == Some(author)
+    }
 }
 
 type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
@@ -83,7 +100,11 @@ impl Loader<PostKey> for Loaders {
     async fn load(&self, keys: &[PostKey]) -> LoadResult<PostKey, post::Model> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = self.social.posts_by_id(&ids).await.map_err(gql)?;
-        Ok(rows.into_iter().map(|p| (PostKey(p.id), p)).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|p| self.viewer.sees(p.author_id, &p.hidden))
+            .map(|p| (PostKey(p.id), p))
+            .collect())
     }
 }
 
@@ -93,7 +114,11 @@ impl Loader<ReviewKey> for Loaders {
     async fn load(&self, keys: &[ReviewKey]) -> LoadResult<ReviewKey, review::Model> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = self.social.reviews_by_id(&ids).await.map_err(gql)?;
-        Ok(rows.into_iter().map(|r| (ReviewKey(r.id), r)).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|r| self.viewer.sees(r.author_id, &r.hidden))
+            .map(|r| (ReviewKey(r.id), r))
+            .collect())
     }
 }
 

@@ -147,16 +147,39 @@ type Subscription {
 /// `request` with this request's dataloaders (their cache lives as long as
 /// the request).
 pub fn with_loaders(social: &Arc<Social>, request: Request) -> Request {
+    let viewing = viewing(&request);
     request.data(HiddenAuthors::default()).data(
         DataLoader::with_cache(
             Loaders {
                 social: social.clone(),
+                viewer: viewing,
             },
             tokio::spawn,
             HashMapCache::default(),
         )
         .delay(std::time::Duration::from_millis(1)),
     )
+}
+
+/// The caller of `request` (the `Viewer` its handler put there).
+fn viewing(request: &Request) -> loaders::Viewing {
+    let claims = request
+        .data
+        .get(&std::any::TypeId::of::<kit::auth::Viewer>())
+        .and_then(|v| v.downcast_ref::<kit::auth::Viewer>())
+        .and_then(|v| v.0.as_ref());
+    loaders::Viewing {
+        user: claims.and_then(|c| me(c).ok()),
+        staff: claims.is_some_and(|c| c.has_role(kit::auth::Role::Moderator)),
+    }
+}
+
+/// The caller as the loaders see it (for moderation-hidden content).
+fn viewing_of(ctx: &Context<'_>) -> loaders::Viewing {
+    loaders::Viewing {
+        user: viewer_id(ctx),
+        staff: viewer(ctx).is_some_and(|c| c.has_role(kit::auth::Role::Moderator)),
+    }
 }
 
 fn social<'a>(ctx: &Context<'a>) -> &'a Arc<Social> {

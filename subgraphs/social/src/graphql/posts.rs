@@ -85,6 +85,10 @@ impl Post {
     async fn edited_at(&self) -> Option<DateTime<Utc>> {
         self.row.edited_at
     }
+    /// Hidden by moderation: only its author and moderators see it.
+    async fn hidden(&self) -> bool {
+        self.row.hidden.is_some()
+    }
 }
 
 /// Post `id` through the request's loader, unless it was deleted.

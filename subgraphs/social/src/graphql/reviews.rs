@@ -70,6 +70,10 @@ impl Review {
     async fn edited_at(&self) -> Option<DateTime<Utc>> {
         self.row.edited_at
     }
+    /// Hidden by moderation: only its author and moderators see it.
+    async fn hidden(&self) -> bool {
+        self.row.hidden.is_some()
+    }
 }
 
 #[derive(SimpleObject)]

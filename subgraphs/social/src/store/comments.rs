@@ -99,6 +99,7 @@ impl Social {
             created_at: Utc::now(),
             edited_at: None,
             deleted_at: None,
+            hidden: None,
         };
         let txn = self.begin().await?;
         comment::Entity::insert(comment::ActiveModel::from(c.clone()))
@@ -155,7 +156,8 @@ impl Social {
             &[&on.id().to_string()],
             json!({
                 "commentId": c.id, "postId": post_id, "reviewId": review_id,
-                "parentId": c.parent_id, "authorId": me,
+                "parentId": c.parent_id, "authorId": me, "body": c.body,
+                "createdAt": c.created_at,
             }),
         )
         .await?;
@@ -189,6 +191,14 @@ impl Social {
             .filter(comment::Column::Id.eq(id))
             .exec(&txn)
             .await?;
+        self.event(
+            &txn,
+            "comment_edited",
+            c.author_id,
+            &[],
+            json!({ "commentId": id, "authorId": c.author_id, "body": body, "createdAt": c.created_at }),
+        )
+        .await?;
         self.commit(txn).await?;
         Ok(comment::Model {
             body,
@@ -209,6 +219,14 @@ impl Social {
             .filter(comment::Column::Id.eq(id))
             .exec(&txn)
             .await?;
+        self.event(
+            &txn,
+            "comment_deleted",
+            me(claims)?,
+            &[],
+            json!({ "commentId": id, "authorId": c.author_id }),
+        )
+        .await?;
         self.commit(txn).await?;
         Ok(comment::Model {
             body: String::new(),

@@ -12,6 +12,7 @@ mod deletion;
 mod follow_requests;
 mod likes;
 pub mod model;
+mod moderated;
 mod notifications;
 mod posts;
 mod profiles;
@@ -30,6 +31,7 @@ use uuid::Uuid;
 
 pub use follow_requests::FollowState;
 pub use kit::paging::{Page, MAX_PAGE};
+pub use moderated::Decision;
 
 /// Replies to replies nest this deep at most (a top-level comment is depth 0).
 pub const MAX_DEPTH: i32 = 8;

@@ -68,6 +68,8 @@ entity!(post, "posts", {
     pub created_at: ChronoDateTimeUtc,
     pub edited_at: Option<ChronoDateTimeUtc>,
     pub deleted_at: Option<ChronoDateTimeUtc>,
+    /// Why moderation hides it (`HIDE`, `DELETE`, `BAN`); null when visible.
+    pub hidden: Option<String>,
 });
 
 entity!(comment, "comments", {
@@ -84,6 +86,8 @@ entity!(comment, "comments", {
     pub created_at: ChronoDateTimeUtc,
     pub edited_at: Option<ChronoDateTimeUtc>,
     pub deleted_at: Option<ChronoDateTimeUtc>,
+    /// Why moderation hides it (`HIDE`, `DELETE`, `BAN`); null when visible.
+    pub hidden: Option<String>,
 });
 
 entity!(like, "likes", {
@@ -127,6 +131,8 @@ entity!(review, "reviews", {
     pub created_at: ChronoDateTimeUtc,
     pub edited_at: Option<ChronoDateTimeUtc>,
     pub deleted_at: Option<ChronoDateTimeUtc>,
+    /// Why moderation hides it (`HIDE`, `DELETE`, `BAN`); null when visible.
+    pub hidden: Option<String>,
 });
 
 entity!(watchlist, "watchlist", {

@@ -58,6 +58,7 @@ impl Social {
             created_at: Utc::now(),
             edited_at: None,
             deleted_at: None,
+            hidden: None,
         };
         post::Entity::insert(post::ActiveModel::from(p.clone()))
             .exec_without_returning(txn)
@@ -68,7 +69,10 @@ impl Social {
             "post_created",
             me,
             &[],
-            json!({ "postId": p.id, "authorId": me, "titleId": title_id, "reshareOf": reshare_of }),
+            json!({
+                "postId": p.id, "authorId": me, "titleId": title_id, "reshareOf": reshare_of,
+                "body": p.body, "createdAt": p.created_at,
+            }),
         )
         .await?;
         Ok(p)
@@ -135,6 +139,15 @@ impl Social {
             .filter(post::Column::Id.eq(id))
             .exec(&txn)
             .await?;
+        // With the new text: moderation's flag rules read edits too.
+        self.event(
+            &txn,
+            "post_edited",
+            p.author_id,
+            &[],
+            json!({ "postId": id, "authorId": p.author_id, "body": body, "createdAt": p.created_at }),
+        )
+        .await?;
         self.commit(txn).await?;
         Ok(post::Model {
             body,
@@ -190,6 +203,11 @@ impl Social {
             .filter(post::Column::DeletedAt.is_null())
             .filter(
                 Condition::any()
+                    .add(post::Column::Hidden.is_null())
+                    .add(post::Column::AuthorId.eq(me)),
+            )
+            .filter(
+                Condition::any()
                     .add(post::Column::AuthorId.eq(me))
                     .add(post::Column::AuthorId.in_subquery(followed)),
             );
@@ -204,6 +222,7 @@ impl Social {
     ) -> Result<Page<post::Model>, Error> {
         let q = post::Entity::find()
             .filter(post::Column::DeletedAt.is_null())
+            .filter(post::Column::Hidden.is_null())
             .filter(post::Column::AuthorId.eq(user));
         page(self.db(), q, post::Column::Id, true, n, after, |p| p.id).await
     }

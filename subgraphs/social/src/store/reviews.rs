@@ -209,6 +209,7 @@ impl Social {
             created_at: now,
             edited_at: None,
             deleted_at: None,
+            hidden: None,
         });
         let inserted = review::Entity::insert(review::ActiveModel::from(r.clone()))
             .exec_without_returning(&txn)
@@ -227,7 +228,10 @@ impl Social {
             "review_created",
             me,
             &[&title.to_string()],
-            json!({ "reviewId": r.id, "titleId": title, "authorId": me, "score": score }),
+            json!({
+                "reviewId": r.id, "titleId": title, "authorId": me, "score": score,
+                "body": r.body, "createdAt": r.created_at,
+            }),
         )
         .await?;
         self.commit(txn).await?;
@@ -278,6 +282,16 @@ impl Social {
         if let Some(s) = score {
             self.set_rating(&txn, author, r.title_id, Some(s)).await?;
         }
+        if let Some(b) = &body {
+            self.event(
+                &txn,
+                "review_edited",
+                author,
+                &[],
+                json!({ "reviewId": id, "authorId": author, "body": b, "createdAt": r.created_at }),
+            )
+            .await?;
+        }
         self.commit(txn).await?;
         Ok(review::Model {
             body: body.unwrap_or(r.body),
@@ -299,6 +313,14 @@ impl Social {
             .filter(review::Column::Id.eq(id))
             .exec(&txn)
             .await?;
+        self.event(
+            &txn,
+            "review_deleted",
+            me(claims)?,
+            &[],
+            json!({ "reviewId": id, "authorId": r.author_id }),
+        )
+        .await?;
         self.commit(txn).await
     }
 
@@ -313,7 +335,8 @@ impl Social {
     ) -> Result<Page<review::Model>, Error> {
         let q = review::Entity::find()
             .filter(review::Column::TitleId.eq(title))
-            .filter(review::Column::DeletedAt.is_null());
+            .filter(review::Column::DeletedAt.is_null())
+            .filter(review::Column::Hidden.is_null());
         let figure = |r: &review::Model| match sort {
             ReviewSort::Top => r.like_count,
             ReviewSort::Highest | ReviewSort::Lowest => r.score.unwrap_or(0) as i64,
@@ -407,7 +430,9 @@ impl Social {
             "title_id",
             "id DESC",
             titles.to_vec(),
-            Condition::all().add(Expr::col(Alias::new("deleted_at")).is_null()),
+            Condition::all()
+                .add(Expr::col(Alias::new("deleted_at")).is_null())
+                .add(Expr::col(Alias::new("hidden")).is_null()),
             n,
         )
         .await?;

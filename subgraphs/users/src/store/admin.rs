@@ -112,4 +112,82 @@ impl Accounts {
         self.revoke_all_cached(&sids).await?;
         Ok(user)
     }
+
+    /// Suspends `target` as the moderation subgraph decided (`until` None:
+    /// a ban, a suspension without an end), in the consumer's transaction:
+    /// the same suspension as an admin's, sessions revoked. Admins are not
+    /// suspended this way. Applying it twice changes nothing more.
+    pub async fn suspend_for_moderation(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        target: Uuid,
+        until: Option<DateTime<Utc>>,
+        reason: &str,
+        moderator: Option<Uuid>,
+    ) -> Result<(), Error> {
+        let Some(user) = self.find(target).await? else {
+            return Ok(());
+        };
+        if user.role == Role::Admin.as_str() {
+            tracing::warn!(user = %target, "moderation cannot suspend an admin; ignored");
+            return Ok(());
+        }
+        // A ban lasts until the end of the calendar.
+        let until = match until {
+            Some(t) => t,
+            None => chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+                .expect("9999-12-31 is a date"),
+        };
+        let reason = input::clean_text(reason, false);
+        let mut active = user.into_active_model();
+        active.suspended_until = Set(Some(until));
+        active.suspension_reason = Set(Some(reason.chars().take(500).collect()));
+        active.updated_at = Set(Utc::now());
+        active.update(txn).await?;
+        let sids = self.revoke_sessions(txn, target, "suspended", None).await?;
+        self.audit(
+            txn,
+            &RequestMeta::default(),
+            moderator,
+            Some(target),
+            "suspension",
+            json!({ "until": until, "reason": reason, "by": "moderation" }),
+        )
+        .await?;
+        // Before the commit: a failed commit is retried, and a revoked
+        // session of a suspended account stays revoked either way.
+        self.revoke_all_cached(&sids).await
+    }
+
+    /// Ends `target`'s suspension as the moderation subgraph decided (an
+    /// upheld appeal).
+    pub async fn reinstate_for_moderation(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        target: Uuid,
+        moderator: Option<Uuid>,
+    ) -> Result<(), Error> {
+        let Some(user) = self.find(target).await? else {
+            return Ok(());
+        };
+        if user.suspended_until.is_none() {
+            return Ok(());
+        }
+        let mut active = user.into_active_model();
+        active.suspended_until = Set(None);
+        active.suspension_reason = Set(None);
+        active.updated_at = Set(Utc::now());
+        active.update(txn).await?;
+        self.audit(
+            txn,
+            &RequestMeta::default(),
+            moderator,
+            Some(target),
+            "reinstatement",
+            json!({ "by": "moderation" }),
+        )
+        .await
+    }
 }
