@@ -13,7 +13,7 @@ use http::Method;
 
 /// The route documents, by group (the OpenAPI tag). A unit test checks that
 /// every file in `router/rest/` is listed.
-pub(crate) const DOCUMENTS: [(&str, &str); 9] = [
+pub(crate) const DOCUMENTS: [(&str, &str); 10] = [
     ("auth", include_str!("../../rest/auth.graphql")),
     ("users", include_str!("../../rest/users.graphql")),
     ("movies", include_str!("../../rest/movies.graphql")),
@@ -23,6 +23,7 @@ pub(crate) const DOCUMENTS: [(&str, &str); 9] = [
     ("categories", include_str!("../../rest/categories.graphql")),
     ("social", include_str!("../../rest/social.graphql")),
     ("reviews", include_str!("../../rest/reviews.graphql")),
+    ("moderation", include_str!("../../rest/moderation.graphql")),
 ];
 
 /// Query-string names a list route reserves for paging and ordering.
