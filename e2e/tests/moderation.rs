@@ -386,3 +386,39 @@ async fn the_legacy_rest_routes_report_list_resolve_and_appeal() {
         sys.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_demo_data_puts_reports_flags_and_an_action_in_the_queue() {
+    for sys in systems().await {
+        let l = sys.label;
+        let moderator = sys.token_of("MODERATOR").await;
+        let d = sys
+            .data(
+                Some(&moderator),
+                "{ moderationQueue { totalCount edges { node { reason automatic post { body } } } }
+                   flags { edges { node { rule } } }
+                   moderationLog { edges { node { kind } } } }",
+                json!({}),
+            )
+            .await;
+        assert!(
+            d["moderationQueue"]["totalCount"].as_i64() >= Some(2),
+            "[{l}] {d}"
+        );
+        let rules: Vec<&str> = d["flags"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["node"]["rule"].as_str())
+            .collect();
+        assert!(rules.contains(&"LINKS"), "[{l}] {rules:?}");
+        let kinds: Vec<&str> = d["moderationLog"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["node"]["kind"].as_str())
+            .collect();
+        assert!(kinds.contains(&"HIDE"), "[{l}] {kinds:?}");
+        sys.stop().await;
+    }
+}

@@ -3,6 +3,7 @@
 pub mod events;
 pub mod graphql;
 pub mod rules;
+pub mod seed;
 pub mod store;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ pub fn spec() -> SubgraphSpec {
         migrate: migrate_with::<migrations::moderation::Migrator>,
         start,
         sdl: graphql::sdl,
-        seed: None,
+        seed: Some(seed::seed),
     }
 }
 

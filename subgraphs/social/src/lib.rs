@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod graphql;
+pub mod seed;
 pub mod store;
 
 use std::sync::Arc;
@@ -19,7 +20,7 @@ pub fn spec() -> SubgraphSpec {
         migrate: migrate_with::<migrations::social::Migrator>,
         start,
         sdl: graphql::sdl,
-        seed: None,
+        seed: Some(seed::seed),
     }
 }
 

@@ -94,11 +94,14 @@ impl Social {
         Ok(())
     }
 
+    /// `delta` is an `i32` like the `1` that `add_comment` binds into the
+    /// same statements: PostgreSQL's prepared statements keep the parameter
+    /// type of their first use, and an `i64` here would be refused.
     async fn count_comment(
         &self,
         txn: &DatabaseTransaction,
         c: &comment::Model,
-        delta: i64,
+        delta: i32,
     ) -> Result<(), Error> {
         if let Some(p) = c.post_id {
             post::Entity::update_many()
