@@ -1,9 +1,10 @@
 //! Turns subgraph SDLs into a supergraph: reads rover's `supergraph.yaml`,
 //! fetches or reads each subgraph's SDL, composes them with
 //! `graphql-composition`, and patches the result so the query planner can
-//! route root fields (see `add_root_join_types`).
+//! route root fields (see `add_root_join_types`) and clients see fields in
+//! the order the subgraphs define them (see `DefinitionOrder`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -165,8 +166,122 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<String, CompositionError> {
     let sdl = graphql_composition::render_federated_sdl(&graph)
         .map_err(|e| CompositionError::Supergraph(e.to_string()))?;
     let mut doc = parse_supergraph(&sdl)?;
+    DefinitionOrder::of(subgraphs).apply(&mut doc);
     add_root_join_types(&mut doc);
     Ok(doc.to_string())
+}
+
+/// The order the subgraphs define fields, arguments, input fields and enum
+/// values in. `graphql-composition` writes them alphabetically; the reference
+/// composition (Apollo's) keeps definition order, which introspection shows
+/// and clients rely on (code generators, GraphiQL's docs): the subgraphs in
+/// the order given (by name, as `supergraph.yaml` is read), each one's
+/// definitions and extensions in its order, a name first seen earlier
+/// keeping its place.
+#[derive(Debug, Default)]
+struct DefinitionOrder {
+    /// Type name to its members' ranks (fields, input fields, enum values).
+    members: HashMap<String, HashMap<String, usize>>,
+    /// `Type.field` to its arguments' ranks.
+    arguments: HashMap<String, HashMap<String, usize>>,
+}
+
+impl DefinitionOrder {
+    fn of(subgraphs: &[SubgraphSdl]) -> Self {
+        use apollo_compiler::ast::{self, Definition as D};
+        let mut order = Self::default();
+        for subgraph in subgraphs {
+            // Composition parsed it already; a document with errors still
+            // orders what it has.
+            let doc = ast::Document::parse(subgraph.sdl.as_str(), "subgraph.graphql")
+                .unwrap_or_else(|invalid| invalid.partial);
+            for definition in &doc.definitions {
+                match definition {
+                    D::ObjectTypeDefinition(o) => order.fields(&o.name, &o.fields),
+                    D::ObjectTypeExtension(o) => order.fields(&o.name, &o.fields),
+                    D::InterfaceTypeDefinition(i) => order.fields(&i.name, &i.fields),
+                    D::InterfaceTypeExtension(i) => order.fields(&i.name, &i.fields),
+                    D::InputObjectTypeDefinition(i) => {
+                        order.names(&i.name, i.fields.iter().map(|f| f.name.as_str()))
+                    }
+                    D::InputObjectTypeExtension(i) => {
+                        order.names(&i.name, i.fields.iter().map(|f| f.name.as_str()))
+                    }
+                    D::EnumTypeDefinition(e) => {
+                        order.names(&e.name, e.values.iter().map(|v| v.value.as_str()))
+                    }
+                    D::EnumTypeExtension(e) => {
+                        order.names(&e.name, e.values.iter().map(|v| v.value.as_str()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        order
+    }
+
+    fn fields(
+        &mut self,
+        type_name: &str,
+        fields: &[apollo_compiler::Node<apollo_compiler::ast::FieldDefinition>],
+    ) {
+        self.names(type_name, fields.iter().map(|f| f.name.as_str()));
+        for field in fields {
+            let ranks = self
+                .arguments
+                .entry(format!("{type_name}.{}", field.name))
+                .or_default();
+            for argument in &field.arguments {
+                let next = ranks.len();
+                ranks.entry(argument.name.to_string()).or_insert(next);
+            }
+        }
+    }
+
+    fn names<'n>(&mut self, type_name: &str, names: impl Iterator<Item = &'n str>) {
+        let ranks = self.members.entry(type_name.to_string()).or_default();
+        for name in names {
+            let next = ranks.len();
+            ranks.entry(name.to_string()).or_insert(next);
+        }
+    }
+
+    /// Sorts the supergraph's members by their rank; what no subgraph
+    /// defines (added by composition) keeps its place after them.
+    fn apply(&self, doc: &mut Document) {
+        fn rank(ranks: Option<&HashMap<String, usize>>, name: &str) -> usize {
+            ranks
+                .and_then(|r| r.get(name))
+                .copied()
+                .unwrap_or(usize::MAX)
+        }
+        for definition in &mut doc.definitions {
+            let Definition::TypeDefinition(definition) = definition else {
+                continue;
+            };
+            let (name, fields) = match definition {
+                TypeDefinition::Object(o) => (&o.name, &mut o.fields),
+                TypeDefinition::Interface(i) => (&i.name, &mut i.fields),
+                TypeDefinition::InputObject(i) => {
+                    let ranks = self.members.get(&i.name);
+                    i.fields.sort_by_key(|f| rank(ranks, &f.name));
+                    continue;
+                }
+                TypeDefinition::Enum(e) => {
+                    let ranks = self.members.get(&e.name);
+                    e.values.sort_by_key(|v| rank(ranks, &v.name));
+                    continue;
+                }
+                _ => continue,
+            };
+            let ranks = self.members.get(name.as_str());
+            fields.sort_by_key(|f| rank(ranks, &f.name));
+            for field in fields {
+                let ranks = self.arguments.get(&format!("{name}.{}", field.name));
+                field.arguments.sort_by_key(|a| rank(ranks, &a.name));
+            }
+        }
+    }
 }
 
 pub(crate) fn parse_supergraph(sdl: &str) -> Result<Document, CompositionError> {

@@ -170,7 +170,10 @@ impl<'a> Execution<'a> {
                             )
                             .await
                         }
-                        None => self.root_fetch(spec, &f.operation).await,
+                        None => {
+                            self.root_fetch(spec, &f.operation, f.output_rewrites.as_deref())
+                                .await
+                        }
                     }
                 }
                 PlanNode::Flatten(flatten) => match flatten.node.as_ref() {
@@ -311,11 +314,18 @@ impl<'a> Execution<'a> {
         &self,
         spec: FetchSpec<'_>,
         document: &hive_router_query_planner::ast::operation::SubgraphFetchOperation,
+        output_rewrites: Option<&[FetchRewrite]>,
     ) {
         let request = self.request(&spec, &[]);
         match self.send(spec.service, request).await {
             Ok(Answer { data, errors }) => {
-                if let Some(fields @ Value::Object(_)) = data {
+                if let Some(mut fields @ Value::Object(_)) = data {
+                    // Fields the planner aliased (the same response key with
+                    // types the subgraph cannot merge) get their key back.
+                    if let Some(rewrites) = output_rewrites {
+                        let is_a = |c: &str, t: &str| self.type_matches(c, t);
+                        apply_rewrites(&mut fields, rewrites, &is_a);
+                    }
                     let mut root = self.data.lock().expect("data lock is never poisoned");
                     deep_merge(&mut root, fields);
                 }
@@ -529,7 +539,8 @@ impl<'a> Execution<'a> {
         for item in &requires.items {
             if let SelectionItem::InlineFragment(f) = item {
                 if self.type_matches(&f.type_condition, typename) {
-                    copy_selection(&f.selections, entity, &mut out);
+                    let is_a = |c: &str, t: &str| self.type_matches(c, t);
+                    copy_selection(&f.selections, entity, &mut out, &is_a);
                 }
             }
         }
@@ -625,26 +636,38 @@ fn subgraph_error(
     }
 }
 
-/// Copies the fields `selections` names from `object` (by response key) into
-/// `out` (by field name, as representations are keyed).
-fn copy_selection<'r>(selections: &'r SelectionSet, object: &Object<'r>, out: &mut Object<'r>) {
+/// Copies the fields `selections` names from `object` into `out`, as
+/// representations are keyed. A required field the planner had to fetch
+/// under an internal alias (the same field with other arguments was
+/// selected too) reads `alias: name` here: it is read from the response
+/// under `name` and written under `alias`, the field's own name.
+fn copy_selection<'r>(
+    selections: &'r SelectionSet,
+    object: &Object<'r>,
+    out: &mut Object<'r>,
+    is_a: &TypeMatcher<'_>,
+) {
     for item in &selections.items {
         match item {
             SelectionItem::Field(f) => {
-                let Some(v) = object.get(f.selection_identifier()) else {
+                let Some(v) = object.get(&f.name) else {
                     continue;
                 };
                 let v = if f.selections.items.is_empty() {
                     v.clone()
                 } else {
-                    copy_nested(&f.selections, v)
+                    copy_nested(&f.selections, v, is_a)
                 };
-                out.insert(Cow::Borrowed(&f.name), v);
+                out.insert(Cow::Borrowed(f.selection_identifier()), v);
             }
             SelectionItem::InlineFragment(frag) => {
-                let applies = object.typename().is_none_or(|t| t == frag.type_condition);
+                // The condition may be abstract (`... on Media` inside a
+                // `@requires` selection): it applies to its implementations.
+                let applies = object
+                    .typename()
+                    .is_none_or(|t| is_a(&frag.type_condition, t));
                 if applies {
-                    copy_selection(&frag.selections, object, out);
+                    copy_selection(&frag.selections, object, out, is_a);
                 }
             }
             SelectionItem::FragmentSpread(_) => {}
@@ -652,16 +675,23 @@ fn copy_selection<'r>(selections: &'r SelectionSet, object: &Object<'r>, out: &m
     }
 }
 
-fn copy_nested<'r>(selections: &'r SelectionSet, value: &Value<'r>) -> Value<'r> {
+fn copy_nested<'r>(
+    selections: &'r SelectionSet,
+    value: &Value<'r>,
+    is_a: &TypeMatcher<'_>,
+) -> Value<'r> {
     match value {
         Value::Object(o) => {
             let mut out = Object::with_capacity(o.len());
-            copy_selection(selections, o, &mut out);
+            copy_selection(selections, o, &mut out, is_a);
             Value::Object(out)
         }
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|i| copy_nested(selections, i)).collect())
-        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| copy_nested(selections, i, is_a))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }

@@ -10,7 +10,7 @@ use kit::ErrorCode;
 use serde_json::Map;
 
 use crate::response::{GraphqlError, Step};
-use crate::schema::SchemaIndex;
+use crate::schema::{Leaf, SchemaIndex};
 use crate::value::{deep_merge, write_str, Object, Value};
 use std::borrow::Cow;
 
@@ -141,8 +141,11 @@ impl Projection<'_> {
                 Ok(Value::Array(out))
             }
             Type::NamedType(name) => {
-                if self.schema.is_leaf(name) {
-                    return Ok(value.clone());
+                if let Some(leaf) = self.schema.leaf(name) {
+                    if self.valid_leaf(&leaf, value, name, path) {
+                        return Ok(value.clone());
+                    }
+                    return Ok(Value::Null);
                 }
                 let Value::Object(object) = value else {
                     return Ok(Value::Null);
@@ -301,9 +304,13 @@ impl Projection<'_> {
                 Ok(false)
             }
             Type::NamedType(name) => {
-                if self.schema.is_leaf(name) {
-                    value.write_json(out);
-                    return Ok(false);
+                if let Some(leaf) = self.schema.leaf(name) {
+                    if self.valid_leaf(&leaf, value, name, path) {
+                        value.write_json(out);
+                        return Ok(false);
+                    }
+                    out.extend_from_slice(b"null");
+                    return Ok(true);
                 }
                 let Value::Object(object) = value else {
                     out.extend_from_slice(b"null");
@@ -326,6 +333,33 @@ impl Projection<'_> {
                 }
             }
         }
+    }
+
+    /// Whether a subgraph's leaf `value` is one of `leaf`'s; when it is not
+    /// (an enum value the API schema does not have: `@inaccessible`, or
+    /// known to another subgraph only), the position becomes null with an
+    /// error at its path, as the reference gateway does.
+    fn valid_leaf(
+        &mut self,
+        leaf: &Leaf<'_>,
+        value: &Value<'_>,
+        name: &str,
+        path: &[Step<'_>],
+    ) -> bool {
+        let Leaf::Enum(values) = leaf else {
+            return true;
+        };
+        if value.as_str().is_some_and(|v| values.contains(v)) {
+            return true;
+        }
+        self.errors.push(
+            GraphqlError::new(
+                ErrorCode::Internal,
+                format!("Invalid value found for enum type {name}"),
+            )
+            .at(path.iter().map(|s| s.owned()).collect()),
+        );
+        false
     }
 
     /// Records why a non-null position is null, unless an error on the same

@@ -26,6 +26,17 @@ pub(crate) struct TypeInfo {
     pub fields: FastMap<String, Type>,
     /// Object types an interface or union may be at run time.
     pub possible_types: BTreeSet<String>,
+    /// An enum's values clients may see (`@inaccessible` ones are not in
+    /// the API schema): a subgraph's answer with another one is invalid.
+    pub enum_values: rustc_hash::FxHashSet<String>,
+}
+
+/// What a leaf type accepts from a subgraph's answer.
+pub(crate) enum Leaf<'s> {
+    /// Any value (scalars, and names the schema does not know).
+    Scalar,
+    /// One of these names.
+    Enum(&'s rustc_hash::FxHashSet<String>),
 }
 
 /// Lookups over the API schema (with the introspection types).
@@ -57,7 +68,9 @@ impl SchemaIndex {
                         e.name.clone(),
                         e.values.iter().map(|v| v.name.clone()).collect(),
                     );
-                    (&e.name, info(TypeKind::Enum, []))
+                    let mut t = info(TypeKind::Enum, []);
+                    t.enum_values = e.values.iter().map(|v| v.name.clone()).collect();
+                    (&e.name, t)
                 }
                 TypeDefinition::InputObject(i) => {
                     inputs.insert(
@@ -158,6 +171,18 @@ impl SchemaIndex {
             .is_none_or(|t| matches!(t.kind, TypeKind::Scalar | TypeKind::Enum))
     }
 
+    /// What a leaf type accepts; `None` for composite types.
+    pub fn leaf(&self, type_name: &str) -> Option<Leaf<'_>> {
+        match self.types.get(type_name) {
+            None => Some(Leaf::Scalar),
+            Some(t) => match t.kind {
+                TypeKind::Scalar => Some(Leaf::Scalar),
+                TypeKind::Enum => Some(Leaf::Enum(&t.enum_values)),
+                _ => None,
+            },
+        }
+    }
+
     /// Whether an object of type `concrete` matches a fragment on `condition`.
     pub fn type_applies(&self, condition: &str, concrete: &str) -> bool {
         condition == concrete
@@ -173,6 +198,7 @@ fn info(kind: TypeKind, fields: impl IntoIterator<Item = (String, Type)>) -> Typ
         kind,
         fields: fields.into_iter().collect(),
         possible_types: BTreeSet::new(),
+        enum_values: Default::default(),
     }
 }
 
