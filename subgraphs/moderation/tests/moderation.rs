@@ -300,6 +300,63 @@ async fn redelivered_events_change_nothing() {
     }
 }
 
+/// Flags on `target`, as a moderator sees them.
+async fn flag_count(net: &Net, staff: &Person, target: Uuid) -> usize {
+    let d = net
+        .ok(
+            Some(staff),
+            "query($t: ID!) { flags(filter: {targetId: $t}) { edges { node { id } } } }",
+            json!({"t": target}),
+        )
+        .await;
+    d["flags"]["edges"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn an_event_delivered_again_through_the_bus_changes_nothing() {
+    for net in nets().await {
+        let admin = Person::new(Role::Admin);
+        let author = Person::new(Role::User);
+        net.add_words(&admin, &["idiot"]).await;
+        moderation::spawn_consumers(&net.moderation);
+        let s = &net.moderation.services;
+        let prefix = s.config.bus.subject_prefix.clone();
+        let written = |body: &str| {
+            let id = Uuid::now_v7();
+            let e = Event::new(
+                &prefix,
+                "social.post_created",
+                None,
+                json!({ "postId": id, "authorId": author.id, "body": body }),
+            );
+            (id, e)
+        };
+        let (first, event) = written("1d10t");
+        s.bus.publish(&event).await.expect("published");
+        // The same event again, as `marquee events replay` sends it (a new
+        // envelope, so the bus's own de-duplication does not drop it).
+        let mut again = Event::new(
+            &prefix,
+            "replay.moderation-content",
+            None,
+            json!({ "event": event }),
+        );
+        again.subject = kit::events::replay_subject(&prefix, "moderation-content");
+        s.bus.publish(&again).await.expect("published");
+        // A later event: once it is flagged, the two before it were handled.
+        let (last, sentinel) = written("idiot");
+        s.bus.publish(&sentinel).await.expect("published");
+        let mut waited = 0;
+        while flag_count(&net, &admin, last).await == 0 {
+            waited += 1;
+            assert!(waited < 300, "[{}] the consumer never caught up", net.label);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(flag_count(&net, &admin, first).await, 1, "[{}]", net.label);
+        net.moderation.services.shutdown.cancel();
+    }
+}
+
 #[tokio::test]
 async fn three_reports_a_hide_an_appeal_upheld_and_the_log() {
     for net in nets().await {

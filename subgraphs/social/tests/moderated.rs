@@ -162,3 +162,47 @@ async fn texts_written_edited_and_deleted_reach_the_bus_with_their_text() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_decision_delivered_again_through_the_bus_changes_nothing() {
+    for net in nets().await {
+        let author = net.user("bus_author").await;
+        let poster = net.user("bus_poster").await;
+        let post = net.post(&poster, "a film").await;
+        let first = net.comment(&author, &post, None).await;
+        let last = net.comment(&author, &post, None).await;
+        social::spawn_consumers(&net.social);
+        let s = &net.social.services;
+        let prefix = s.config.bus.subject_prefix.clone();
+        let hide = |id: &str| {
+            Event::new(
+                &prefix,
+                "moderation.content_hidden",
+                None,
+                json!({"targetKind": "COMMENT", "targetId": id}),
+            )
+        };
+        let event = hide(&first);
+        s.bus.publish(&event).await.expect("published");
+        // The same decision again, as `marquee events replay` sends it.
+        let mut again = Event::new(
+            &prefix,
+            "replay.social-moderation",
+            None,
+            json!({ "event": event }),
+        );
+        again.subject = kit::events::replay_subject(&prefix, "social-moderation");
+        s.bus.publish(&again).await.expect("published");
+        s.bus.publish(&hide(&last)).await.expect("published");
+        let q = "query($c: ID!) { comment(id: $c) { hidden } }";
+        let mut waited = 0;
+        while net.ok(Some(&author), q, json!({"c": last})).await["comment"]["hidden"] != true {
+            waited += 1;
+            assert!(waited < 300, "[{}] the consumer never caught up", net.label);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let seen = thread(&net, Some(&poster), &post).await;
+        assert_eq!(seen["commentCount"], 0, "[{}] {seen}", net.label);
+        s.shutdown.cancel();
+    }
+}
