@@ -167,8 +167,22 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<String, CompositionError> {
         .map_err(|e| CompositionError::Supergraph(e.to_string()))?;
     let mut doc = parse_supergraph(&sdl)?;
     DefinitionOrder::of(subgraphs).apply(&mut doc);
+    dedupe_directive_arguments(&mut doc);
     add_root_join_types(&mut doc);
     Ok(doc.to_string())
+}
+
+/// A directive two subgraphs compose (`@composeDirective`) comes out of
+/// `graphql-composition` with each subgraph's arguments one after the other
+/// (`@d(a: Int, a: Int)`), which no GraphQL parser accepts: each argument
+/// is kept once, where it first appears.
+fn dedupe_directive_arguments(doc: &mut Document) {
+    for definition in &mut doc.definitions {
+        if let Definition::DirectiveDefinition(d) = definition {
+            let mut seen = BTreeSet::new();
+            d.arguments.retain(|a| seen.insert(a.name.clone()));
+        }
+    }
 }
 
 /// The order the subgraphs define fields, arguments, input fields and enum
@@ -434,6 +448,76 @@ enum join__Graph { CONTENT USERS SOCIAL }
         .unwrap();
         add_root_join_types(&mut doc);
         assert_eq!(root_graphs(&doc, "RootQuery"), ["CONTENT", "USERS"]);
+    }
+
+    #[test]
+    fn composition_keeps_the_subgraphs_definition_order() {
+        let sdl = |name: &str, text: &str| SubgraphSdl {
+            name: name.into(),
+            routing_url: format!("http://{name}"),
+            sdl: format!(
+                r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+                {text}"#
+            ),
+        };
+        let a = sdl(
+            "a",
+            r#"type Query { zeta(first: Int, after: String, filter: Filter): [Movie] alpha: Int }
+               type Movie @key(fields: "id") { id: ID! year: Int title: String }
+               input Filter { year: Int genre: Genre name: String }
+               enum Genre { SCIFI DRAMA ACTION }"#,
+        );
+        let b = sdl(
+            "b",
+            r#"type Query { mid: Int }
+               type Movie @key(fields: "id") { id: ID! rating: Int budget: Int }"#,
+        );
+        let composed = compose(&[a, b]).unwrap();
+        let doc = parse_supergraph(&composed).unwrap();
+        let members = |name: &str| -> Vec<String> {
+            doc.definitions
+                .iter()
+                .find_map(|d| match d {
+                    Definition::TypeDefinition(TypeDefinition::Object(o)) if o.name == name => {
+                        Some(o.fields.iter().map(|f| f.name.clone()).collect())
+                    }
+                    Definition::TypeDefinition(TypeDefinition::InputObject(i))
+                        if i.name == name =>
+                    {
+                        Some(i.fields.iter().map(|f| f.name.clone()).collect())
+                    }
+                    Definition::TypeDefinition(TypeDefinition::Enum(e)) if e.name == name => {
+                        Some(e.values.iter().map(|v| v.name.clone()).collect())
+                    }
+                    _ => None,
+                })
+                .expect("type exists")
+        };
+        assert_eq!(members("Query"), ["zeta", "alpha", "mid"]);
+        assert_eq!(
+            members("Movie"),
+            ["id", "year", "title", "rating", "budget"]
+        );
+        assert_eq!(members("Filter"), ["year", "genre", "name"]);
+        assert_eq!(members("Genre"), ["SCIFI", "DRAMA", "ACTION"]);
+        assert!(
+            composed.contains("zeta(first: Int, after: String, filter: Filter)"),
+            "{composed}"
+        );
+    }
+
+    #[test]
+    fn a_directive_composed_from_two_subgraphs_keeps_each_argument_once() {
+        let mut doc = parse_supergraph(
+            "directive @d(a: Int, b: String, a: Int, b: String) on FIELD_DEFINITION\ntype Query { x: Int }",
+        )
+        .unwrap();
+        dedupe_directive_arguments(&mut doc);
+        assert!(
+            doc.to_string()
+                .contains("directive @d(a: Int, b: String) on"),
+            "{doc}"
+        );
     }
 
     #[test]

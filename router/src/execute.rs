@@ -66,7 +66,15 @@ struct Representations {
     route_ends: Vec<usize>,
 }
 
+/// In `Representations::sent`: the entity was not sent (its key is null).
+const NOT_SENT: u32 = u32::MAX;
+
 impl Representations {
+    /// Records that the next entity is not sent.
+    fn skip(&mut self) {
+        self.sent.push(NOT_SENT);
+    }
+
     /// Adds the representation `write` produces for the next entity.
     fn add(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         let mark = self.text.len();
@@ -381,7 +389,7 @@ impl<'a> Execution<'a> {
         let mut out = Vec::new();
         let mut sent = sent.iter();
         self.each_entity(&data, group, &mut |_, path| {
-            if let Some(&i) = sent.next() {
+            if let Some(&i) = sent.next().filter(|&&i| i != NOT_SENT) {
                 out.push((path.iter().map(|(s, _)| s.owned()).collect(), i));
             }
         });
@@ -403,7 +411,11 @@ impl<'a> Execution<'a> {
                     if let Some(rewrites) = group.input_rewrites {
                         apply_rewrites(&mut rep, rewrites, &is_a);
                     }
-                    reps.add(|out| rep.write_json(out));
+                    if self.supergraph.keys.identifies(spec.service, &rep) {
+                        reps.add(|out| rep.write_json(out));
+                    } else {
+                        reps.skip();
+                    }
                 });
                 located.push(reps);
             }

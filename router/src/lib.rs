@@ -13,6 +13,7 @@ mod fetch;
 mod graphiql;
 mod http;
 mod introspection;
+mod keys;
 pub mod limits;
 mod operation;
 pub mod persisted;

@@ -82,6 +82,7 @@ pub struct Supergraph {
     pub(crate) planner: Planner,
     pub(crate) schema: SchemaIndex,
     pub(crate) auth: crate::authz::AuthIndex,
+    pub(crate) keys: crate::keys::EntityKeys,
 }
 
 impl std::fmt::Debug for Supergraph {
@@ -100,6 +101,7 @@ impl Supergraph {
         let mut doc = composition::parse_supergraph(sdl)?;
         composition::add_root_join_types(&mut doc);
         let auth = crate::authz::AuthIndex::new(&doc);
+        let keys = crate::keys::EntityKeys::new(&doc);
         let sdl = doc.to_string();
         let hash = xxhash_rust::xxh3::xxh3_64(sdl.as_bytes());
         // The planner's schema analysis panics on some malformed supergraphs
@@ -124,6 +126,7 @@ impl Supergraph {
             planner,
             schema,
             auth,
+            keys,
         })
     }
 

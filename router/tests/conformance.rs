@@ -442,3 +442,26 @@ async fn mutations_run_in_order_and_their_results_join_other_subgraphs() {
     assert_eq!(a, b);
     assert_eq!(stack.reviews.calls(), 2);
 }
+
+#[tokio::test]
+async fn representations_with_a_null_key_are_not_sent_and_the_rest_resolve() {
+    let stack = Stack::start().await;
+    // reviews resolves Edition by a non-null isbn: the draft's null one
+    // would fail the whole `_entities` call.
+    let r = stack.query("{ editions { isbn format rating } }").await;
+    assert_eq!(
+        r,
+        json!({"data": {"editions": [
+            {"isbn": "i1", "format": "hardcover", "rating": 5},
+            {"isbn": null, "format": "draft", "rating": null},
+            {"isbn": "i2", "format": "paperback", "rating": 3}
+        ]}})
+    );
+    assert_eq!(
+        representations(&stack.reviews.bodies()[0]),
+        &vec![
+            json!({"__typename": "Edition", "isbn": "i1"}),
+            json!({"__typename": "Edition", "isbn": "i2"})
+        ]
+    );
+}

@@ -118,6 +118,26 @@ pub mod catalog {
         Person(Person),
     }
 
+    /// An entity whose key may be null (e2: a draft without an isbn).
+    #[derive(async_graphql::SimpleObject, Clone)]
+    pub struct Edition {
+        pub isbn: Option<String>,
+        pub format: String,
+    }
+
+    pub fn editions() -> Vec<Edition> {
+        [
+            (Some("i1"), "hardcover"),
+            (None, "draft"),
+            (Some("i2"), "paperback"),
+        ]
+        .map(|(isbn, format)| Edition {
+            isbn: isbn.map(str::to_string),
+            format: format.into(),
+        })
+        .to_vec()
+    }
+
     pub struct Query;
 
     #[Object]
@@ -175,6 +195,15 @@ pub mod catalog {
                 .find(|m| m.id == id.as_str())
                 .cloned()
                 .map(Media::Movie)
+        }
+        async fn editions(&self) -> Vec<Edition> {
+            editions()
+        }
+        #[graphql(entity)]
+        async fn find_edition_by_isbn(&self, isbn: String) -> Option<Edition> {
+            editions()
+                .into_iter()
+                .find(|e| e.isbn.as_deref() == Some(isbn.as_str()))
         }
         #[graphql(entity)]
         async fn find_person_by_id(&self, id: ID) -> Option<Person> {
@@ -365,6 +394,26 @@ pub mod reviews {
         #[graphql(entity)]
         async fn find_user(&self, #[graphql(key)] id: ID) -> User {
             User { id, name: None }
+        }
+        /// Strict, as a typed subgraph is: a null `isbn` fails the whole
+        /// `_entities` call.
+        #[graphql(entity)]
+        async fn find_edition(&self, #[graphql(key)] isbn: String) -> EditionRating {
+            EditionRating { isbn }
+        }
+    }
+
+    pub struct EditionRating {
+        pub isbn: String,
+    }
+
+    #[Object(name = "Edition")]
+    impl EditionRating {
+        async fn isbn(&self) -> &str {
+            &self.isbn
+        }
+        async fn rating(&self) -> Option<i32> {
+            Some(if self.isbn == "i1" { 5 } else { 3 })
         }
     }
 }
