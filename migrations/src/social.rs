@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(Initial),
             Box::new(FollowRequests),
             Box::new(ModerationHidden),
+            Box::new(ChatHidden),
         ]
     }
 }
@@ -482,5 +483,38 @@ impl MigrationTrait for ModerationHidden {
             .await?;
         }
         Ok(())
+    }
+}
+
+/// Moderation's hidden state on chat messages (as on posts): null when
+/// visible, `HIDE`, `DELETE` or `BAN` otherwise.
+struct ChatHidden;
+
+impl MigrationName for ChatHidden {
+    fn name(&self) -> &str {
+        "m20261204_000012_social_chat_hidden"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ChatHidden {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(a("chat_messages"))
+                .add_column(ColumnDef::new(a("hidden")).string().null())
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(a("chat_messages"))
+                .drop_column(a("hidden"))
+                .to_owned(),
+        )
+        .await
     }
 }

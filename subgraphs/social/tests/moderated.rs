@@ -206,3 +206,55 @@ async fn a_decision_delivered_again_through_the_bus_changes_nothing() {
         s.shutdown.cancel();
     }
 }
+
+#[tokio::test]
+async fn a_hidden_chat_message_is_its_authors_alone() {
+    for net in nets().await {
+        let author = net.user("chat_author").await;
+        let other = net.user("chat_other").await;
+        let room = net
+            .ok(
+                Some(&author),
+                "mutation($u: ID!) { createChatRoom(memberIds: [$u]) { id } }",
+                json!({"u": other.id}),
+            )
+            .await["createChatRoom"]["id"]
+            .as_str()
+            .expect("a room")
+            .to_string();
+        let message = net
+            .ok(
+                Some(&author),
+                "mutation($r: ID!) { sendChatMessage(roomId: $r, body: \"buy cheap pills\") { id } }",
+                json!({"r": room}),
+            )
+            .await["sendChatMessage"]["id"]
+            .as_str()
+            .expect("a message")
+            .to_string();
+        decide(
+            &net,
+            "content_hidden",
+            json!({"targetKind": "CHAT_MESSAGE", "targetId": message}),
+        )
+        .await;
+        let q = "query($r: ID!) { chatMessages(roomId: $r) { edges { node { id hidden } } } }";
+        let theirs = net.ok(Some(&other), q, json!({"r": room})).await;
+        assert_eq!(
+            theirs["chatMessages"]["edges"].as_array().map(Vec::len),
+            Some(0),
+            "[{}] {theirs}",
+            net.label
+        );
+        let mine = net.ok(Some(&author), q, json!({"r": room})).await;
+        assert_eq!(mine["chatMessages"]["edges"][0]["node"]["hidden"], true);
+        decide(
+            &net,
+            "content_restored",
+            json!({"targetKind": "CHAT_MESSAGE", "targetId": message}),
+        )
+        .await;
+        let back = net.ok(Some(&other), q, json!({"r": room})).await;
+        assert_eq!(back["chatMessages"]["edges"][0]["node"]["hidden"], false);
+    }
+}

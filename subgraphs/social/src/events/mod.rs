@@ -90,7 +90,14 @@ impl Handler for ModerationEvents {
             Some("POST") => Target::Post(id),
             Some("COMMENT") => Target::Comment(id),
             Some("REVIEW") => Target::Review(id),
-            // Chat messages and accounts are not hidden here.
+            Some("CHAT_MESSAGE") => {
+                return self
+                    .0
+                    .moderate_message(txn, id, decision)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))
+            }
+            // Accounts are not hidden here.
             _ => return Ok(()),
         };
         self.0

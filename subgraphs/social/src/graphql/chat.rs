@@ -74,6 +74,8 @@ pub struct ChatMessage {
     pub author: User,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// Hidden by moderation: only its author sees it.
+    pub hidden: bool,
 }
 
 impl From<chat_message::Model> for ChatMessage {
@@ -84,6 +86,7 @@ impl From<chat_message::Model> for ChatMessage {
             author: User { id: row.author_id },
             body: row.body,
             created_at: row.created_at,
+            hidden: row.hidden.is_some(),
         }
     }
 }

@@ -362,7 +362,11 @@ impl Loader<MessageKey> for Loaders {
     async fn load(&self, keys: &[MessageKey]) -> LoadResult<MessageKey, chat_message::Model> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = self.social.messages_by_id(&ids).await.map_err(gql)?;
-        Ok(rows.into_iter().map(|m| (MessageKey(m.id), m)).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|m| self.viewer.sees(m.author_id, &m.hidden))
+            .map(|m| (MessageKey(m.id), m))
+            .collect())
     }
 }
 

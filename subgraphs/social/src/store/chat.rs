@@ -324,6 +324,7 @@ impl Social {
             author_id: me,
             body,
             created_at: Utc::now(),
+            hidden: None,
         };
         let txn = self.begin().await?;
         chat_message::Entity::insert(chat_message::ActiveModel::from(msg.clone()))
@@ -386,7 +387,14 @@ impl Social {
         before: Option<Uuid>,
     ) -> Result<Page<chat_message::Model>, Error> {
         self.member_room(me, room).await?;
-        let q = chat_message::Entity::find().filter(chat_message::Column::RoomId.eq(room));
+        // Messages moderation hid are their author's alone.
+        let q = chat_message::Entity::find()
+            .filter(chat_message::Column::RoomId.eq(room))
+            .filter(
+                Condition::any()
+                    .add(chat_message::Column::Hidden.is_null())
+                    .add(chat_message::Column::AuthorId.eq(me)),
+            );
         page(
             self.db(),
             q,

@@ -201,4 +201,6 @@ entity!(chat_message, "chat_messages", {
     pub author_id: Uuid,
     pub body: String,
     pub created_at: ChronoDateTimeUtc,
+    /// Why moderation hides it (`HIDE`, `DELETE`, `BAN`); null when visible.
+    pub hidden: Option<String>,
 });

@@ -10,7 +10,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::model::{comment, post, review};
+use super::model::{chat_message, comment, post, review};
 use super::{Social, Target};
 
 /// What moderation decided about one post, comment or review.
@@ -136,6 +136,33 @@ impl Social {
         Ok(())
     }
 
+    /// Applies `decision` to chat message `id`.
+    pub async fn moderate_message(
+        &self,
+        txn: &DatabaseTransaction,
+        id: Uuid,
+        decision: Decision,
+    ) -> Result<(), Error> {
+        let q = chat_message::Entity::update_many().filter(chat_message::Column::Id.eq(id));
+        let q = match decision {
+            Decision::Hide => q
+                .col_expr(chat_message::Column::Hidden, Expr::value("HIDE"))
+                .filter(chat_message::Column::Hidden.is_null()),
+            Decision::Delete => q
+                .col_expr(chat_message::Column::Hidden, Expr::value("DELETE"))
+                .filter(
+                    chat_message::Column::Hidden
+                        .is_null()
+                        .or(chat_message::Column::Hidden.eq("HIDE")),
+                ),
+            Decision::Restore => q
+                .col_expr(chat_message::Column::Hidden, Expr::value(Option::<String>::None))
+                .filter(chat_message::Column::Hidden.is_in(["HIDE", "DELETE"])),
+        };
+        q.exec(txn).await?;
+        Ok(())
+    }
+
     /// Hides (`banned`) or restores everything `user` wrote that a ban hid.
     pub async fn moderate_author(
         &self,
@@ -163,6 +190,7 @@ impl Social {
         apply!(post);
         apply!(comment);
         apply!(review);
+        apply!(chat_message);
         Ok(())
     }
 }
