@@ -745,3 +745,69 @@ async fn authorization_matrix_over_every_field_and_mutation() {
         assert!(wrong.is_empty(), "[{}]\n{}", net.label, wrong.join("\n"));
     }
 }
+
+#[tokio::test]
+async fn a_queue_page_with_nested_fields_costs_a_constant_number_of_statements() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for net in nets().await {
+        let moderator = Person::new(Role::Moderator);
+        let admin = Person::new(Role::Admin);
+        net.ok(
+            Some(&admin),
+            "mutation { updateModerationRules(input: { reportsPerHour: 100 }) { reportsPerHour } }",
+            json!({}),
+        )
+        .await;
+        let reporter = Person::new(Role::User);
+        let authors: Vec<Person> = (0..9).map(|_| Person::new(Role::User)).collect();
+        let mut reports = Vec::new();
+        for i in 0..45 {
+            let (post, _) = net
+                .written("post", &authors[i % authors.len()], &format!("text {i}"))
+                .await;
+            let r = net.report(&reporter, json!({"postId": post}), "SPAM").await;
+            reports.push(r["id"].as_str().expect("an id").to_string());
+        }
+        // Earlier actions against some authors.
+        for r in &reports[..5] {
+            net.resolve(&moderator, r, json!({"kind": "WARN"})).await;
+        }
+        let statements = Arc::new(AtomicUsize::new(0));
+        let mut services = net.moderation.services.clone();
+        let counter = statements.clone();
+        services.db.set_metric_callback(move |m| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            if std::env::var("SHOW_SQL").is_ok() {
+                eprintln!("SQL {}", &m.statement.sql[..m.statement.sql.len().min(120)]);
+            }
+        });
+        let counted = Moderation::new(services);
+        let schema = schema::build(counted.clone());
+        let mut costs = Vec::new();
+        for n in [5, 40] {
+            statements.store(0, Ordering::SeqCst);
+            let q = format!(
+                "{{ moderationQueue(first: {n}) {{ totalCount edges {{ node {{ id text reporterCount priority
+                   flags {{ rule }} earlierActions {{ id kind appeal {{ id }} }} action {{ id }}
+                   post {{ id moderationStatus {{ state openReports flagScore lastAction {{ id }} }} }}
+                   targetAuthor {{ id moderationStatus {{ state lastAction {{ kind }} }} }} }} }} }} }}"
+            );
+            let request = Request::new(q).data(Viewer(Some(moderator.claims())));
+            let r = schema
+                .execute(schema::with_loaders(&counted, request))
+                .await;
+            assert!(r.errors.is_empty(), "[{}] {:?}", net.label, r.errors);
+            let data = r.data.into_json().expect("JSON");
+            assert_eq!(
+                data["moderationQueue"]["edges"].as_array().map(Vec::len),
+                Some(n)
+            );
+            costs.push(statements.load(Ordering::SeqCst));
+        }
+        assert_eq!(
+            costs[0], costs[1],
+            "[{}] 5 reports cost {} statements, 40 cost {}",
+            net.label, costs[0], costs[1]
+        );
+    }
+}

@@ -101,6 +101,7 @@ impl ModerationAction {
         Ok(loader(ctx)
             .load_one(AppealOf(self.row.id))
             .await?
+            .flatten()
             .map(Appeal::from))
     }
 }

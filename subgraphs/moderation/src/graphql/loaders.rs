@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
-use crate::store::model::{action, appeal, flag, report};
+use crate::store::model::{action, appeal, content, flag, report};
 use crate::store::{Moderation, Status, StatusKey, Target};
 
 pub struct Loaders {
@@ -39,6 +39,10 @@ pub struct ReporterCount(pub Target);
 /// The latest flags on a target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlagsOn(pub Target);
+
+/// What moderation last saw a target say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TextOf(pub Target);
 
 /// Actions against an author before a report (its id).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -96,19 +100,27 @@ impl Loader<ReportKey> for Loaders {
     }
 }
 
+// Every key gets an answer (None: no appeal), so a page that primed the
+// cache with `load_many` asks nothing more for actions without one.
 impl Loader<AppealOf> for Loaders {
-    type Value = appeal::Model;
+    type Value = Option<appeal::Model>;
     type Error = Failure;
 
-    async fn load(&self, keys: &[AppealOf]) -> Result<HashMap<AppealOf, appeal::Model>, Failure> {
-        Ok(self
+    async fn load(
+        &self,
+        keys: &[AppealOf],
+    ) -> Result<HashMap<AppealOf, Option<appeal::Model>>, Failure> {
+        let mut out: HashMap<AppealOf, Option<appeal::Model>> =
+            keys.iter().map(|k| (*k, None)).collect();
+        for a in self
             .moderation
             .appeals_of(keys.iter().map(|k| k.0).collect())
             .await
             .map_err(gql)?
-            .into_iter()
-            .map(|a| (AppealOf(a.action_id), a))
-            .collect())
+        {
+            out.insert(AppealOf(a.action_id), Some(a));
+        }
+        Ok(out)
     }
 }
 
@@ -118,13 +130,14 @@ impl Loader<ReporterCount> for Loaders {
 
     async fn load(&self, keys: &[ReporterCount]) -> Result<HashMap<ReporterCount, i64>, Failure> {
         let targets: Vec<Target> = keys.iter().map(|k| k.0).collect();
-        Ok(self
+        let counts = self
             .moderation
             .reporter_counts(&targets)
             .await
-            .map_err(gql)?
-            .into_iter()
-            .map(|(t, n)| (ReporterCount(t), n))
+            .map_err(gql)?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0)))
             .collect())
     }
 }
@@ -135,7 +148,8 @@ impl Loader<FlagsOn> for Loaders {
 
     async fn load(&self, keys: &[FlagsOn]) -> Result<HashMap<FlagsOn, Vec<flag::Model>>, Failure> {
         let targets: Vec<Target> = keys.iter().map(|k| k.0).collect();
-        let mut out: HashMap<FlagsOn, Vec<flag::Model>> = HashMap::new();
+        let mut out: HashMap<FlagsOn, Vec<flag::Model>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
         for f in self.moderation.flags_on_many(&targets).await.map_err(gql)? {
             if let Some(t) = Target::of(&f.target_kind, f.target_id) {
                 let list = out.entry(FlagsOn(t)).or_default();
@@ -174,5 +188,24 @@ impl Loader<EarlierActions> for Loaders {
                 (*k, list)
             })
             .collect())
+    }
+}
+
+impl Loader<TextOf> for Loaders {
+    type Value = Option<String>;
+    type Error = Failure;
+
+    async fn load(&self, keys: &[TextOf]) -> Result<HashMap<TextOf, Option<String>>, Failure> {
+        let targets: Vec<Target> = keys.iter().map(|k| k.0).collect();
+        let rows: Vec<content::Model> = self.moderation.contents_of(&targets).await.map_err(gql)?;
+        let mut out: HashMap<TextOf, Option<String>> = keys.iter().map(|k| (*k, None)).collect();
+        for c in rows {
+            if let Some(t) = Target::of(&c.kind, c.id) {
+                if let Some(slot) = out.get_mut(&TextOf(t)) {
+                    *slot = Some(c.body);
+                }
+            }
+        }
+        Ok(out)
     }
 }

@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::actions::ModerationAction;
 use super::entities::{staff_or, stubs, ChatMessage, Comment, Post, Review, User};
-use super::loaders::{ActionKey, EarlierActions, FlagsOn, ReporterCount};
+use super::loaders::{ActionKey, EarlierActions, FlagsOn, ReportKey, ReporterCount, TextOf};
 use super::{claims, gid, id_of, loader, moderation, staff, target_of, viewer_id, TargetKind};
 use crate::store::model::{flag, report};
-use crate::store::{self, ActionKind, QueueFilter, QueueSort, Resolution, Target};
+use crate::store::{self, ActionKind, QueueFilter, QueueSort, Resolution, StatusKey, Target};
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportReason {
@@ -320,7 +320,7 @@ impl Report {
         let Some(t) = self.target().filter(|t| t.is_content()) else {
             return Ok(None);
         };
-        Ok(moderation(ctx).content_of(t).await?.map(|c| c.body))
+        Ok(loader(ctx).load_one(TextOf(t)).await?.flatten())
     }
     /// Who wrote the reported content (the account itself for an account).
     #[graphql(requires_scopes = "moderator")]
@@ -463,6 +463,83 @@ impl Flag {
     }
 }
 
+/// Primes the request's loader with what `rows`' selected fields ask per
+/// report, one batch per kind of key: resolvers that run later (and would
+/// otherwise land in batches of their own) find it cached.
+async fn prefetch(ctx: &Context<'_>, rows: &[report::Model]) -> async_graphql::Result<()> {
+    let node = ctx.look_ahead().field("edges").field("node");
+    if rows.is_empty() || !super::is_staff(ctx) {
+        return Ok(());
+    }
+    let targets: Vec<Target> = rows
+        .iter()
+        .filter_map(|r| target_of(&r.target_kind, r.target_id))
+        .collect();
+    let l = loader(ctx);
+    if node.field("text").exists() {
+        l.load_many(targets.iter().map(|t| TextOf(*t))).await?;
+    }
+    if node.field("reporterCount").exists() {
+        l.load_many(targets.iter().map(|t| ReporterCount(*t)))
+            .await?;
+    }
+    if node.field("flags").exists() {
+        l.load_many(targets.iter().map(|t| FlagsOn(*t))).await?;
+    }
+    let mut statuses: Vec<StatusKey> = Vec::new();
+    for name in ["post", "comment", "review", "user"] {
+        if node.field(name).field("moderationStatus").exists() {
+            statuses.extend(targets.iter().map(|t| StatusKey(*t)));
+        }
+    }
+    if node
+        .field("targetAuthor")
+        .field("moderationStatus")
+        .exists()
+    {
+        statuses.extend(
+            rows.iter()
+                .filter_map(|r| r.target_author_id)
+                .map(|a| StatusKey(Target::User(a))),
+        );
+    }
+    if !statuses.is_empty() {
+        l.load_many(statuses).await?;
+    }
+    let mut actions: Vec<Uuid> = Vec::new();
+    if node.field("earlierActions").exists() {
+        let keys: Vec<EarlierActions> = rows
+            .iter()
+            .filter_map(|r| {
+                Some(EarlierActions(
+                    r.target_author_id?,
+                    r.action_id.unwrap_or(r.id),
+                ))
+            })
+            .collect();
+        for list in l.load_many(keys).await?.into_values() {
+            actions.extend(list.iter().map(|a| a.id));
+        }
+    }
+    if node.field("action").exists() {
+        let ids: Vec<ActionKey> = rows
+            .iter()
+            .filter_map(|r| r.action_id)
+            .map(ActionKey)
+            .collect();
+        l.load_many(ids.iter().copied()).await?;
+        actions.extend(ids.iter().map(|k| k.0));
+    }
+    if !actions.is_empty()
+        && (node.field("earlierActions").field("appeal").exists()
+            || node.field("action").field("appeal").exists())
+    {
+        l.load_many(actions.into_iter().map(super::loaders::AppealOf))
+            .await?;
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct ReportQuery;
 
@@ -483,6 +560,8 @@ impl ReportQuery {
                 store::cursor("after", after.as_deref())?,
             )
             .await?;
+        let rows: Vec<report::Model> = page.items.iter().map(|(_, r)| r.clone()).collect();
+        prefetch(ctx, &rows).await?;
         Ok(Connection::from_page(page, Report::from))
     }
 
@@ -521,6 +600,8 @@ impl ReportQuery {
                 offset,
             )
             .await?;
+        let rows: Vec<report::Model> = page.items.iter().map(|(_, r)| r.clone()).collect();
+        prefetch(ctx, &rows).await?;
         Ok(Some(Connection::from_page(page, Report::from)))
     }
 
@@ -568,7 +649,7 @@ impl ReportQuery {
         let Ok(id) = Uuid::parse_str(id.as_str()) else {
             return Ok(None);
         };
-        let Some(r) = moderation(ctx).report_row(id).await? else {
+        let Some(r) = loader(ctx).load_one(ReportKey(id)).await? else {
             return Ok(None);
         };
         let me = viewer_id(ctx);

@@ -333,12 +333,12 @@ impl Moderation {
         Ok(flag::Entity::find_by_id(id).one(self.db()).await?)
     }
 
-    /// What moderation knows `target` says (its latest text).
-    pub async fn content_of(&self, target: Target) -> Result<Option<content::Model>, Error> {
-        Ok(
-            content::Entity::find_by_id((target.kind().to_string(), target.id()))
-                .one(self.db())
-                .await?,
-        )
+    /// What moderation knows `targets` say (their latest texts).
+    pub async fn contents_of(&self, targets: &[Target]) -> Result<Vec<content::Model>, Error> {
+        let ids: Vec<Uuid> = targets.iter().map(|t| t.id()).collect();
+        Ok(content::Entity::find()
+            .filter(content::Column::Id.is_in(ids))
+            .all(self.db())
+            .await?)
     }
 }
