@@ -410,7 +410,7 @@ impl Engine {
                     timeout,
                     tokio::task::spawn_blocking(move || {
                         let token = CancellationToken::with_timeout(timeout);
-                        let plan = supergraph
+                        let mut plan = supergraph
                             .planner
                             .plan_from_normalized_operation(
                                 &operation,
@@ -418,6 +418,9 @@ impl Engine {
                                 &token,
                             )
                             .map_err(|e| PlanError::Failed(e.to_string()))?;
+                        if let Some(node) = plan.node.as_mut() {
+                            supergraph.field_types.fix_plan(node);
+                        }
                         Ok::<_, PlanError>(Arc::new(Prepared {
                             operation,
                             plan,

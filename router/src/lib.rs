@@ -3,6 +3,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admission;
+mod aliases;
 mod authz;
 pub mod breaker;
 mod browser;

@@ -83,6 +83,7 @@ pub struct Supergraph {
     pub(crate) schema: SchemaIndex,
     pub(crate) auth: crate::authz::AuthIndex,
     pub(crate) keys: crate::keys::EntityKeys,
+    pub(crate) field_types: crate::aliases::FieldTypes,
 }
 
 impl std::fmt::Debug for Supergraph {
@@ -102,6 +103,7 @@ impl Supergraph {
         composition::add_root_join_types(&mut doc);
         let auth = crate::authz::AuthIndex::new(&doc);
         let keys = crate::keys::EntityKeys::new(&doc);
+        let field_types = crate::aliases::FieldTypes::new(&doc);
         let sdl = doc.to_string();
         let hash = xxhash_rust::xxh3::xxh3_64(sdl.as_bytes());
         // The planner's schema analysis panics on some malformed supergraphs
@@ -127,6 +129,7 @@ impl Supergraph {
             schema,
             auth,
             keys,
+            field_types,
         })
     }
 
