@@ -1,6 +1,7 @@
 //! `marquee schema check` on a scratch copy of the schema: a clean tree
 //! passes, removing a field that a persisted operation uses fails naming the
-//! field and the operation, and acknowledging the change makes it pass.
+//! field and the operation, and acknowledging the change makes it pass; the
+//! same for a non-null field across subgraphs (`NON_NULL_ACROSS_SUBGRAPHS`).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -23,8 +24,8 @@ fn text(out: &Output) -> String {
     )
 }
 
-#[test]
-fn removing_a_used_field_fails_until_acknowledged() {
+/// A scratch copy of the schema, with the committed supergraph as the base.
+fn scratch() -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -32,7 +33,10 @@ fn removing_a_used_field_fails_until_acknowledged() {
     std::fs::copy(root.join("supergraph.yaml"), d.join("supergraph.yaml")).unwrap();
     for entry in std::fs::read_dir(root.join("schema")).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "graphql") {
+        // The SDL files and the owners of entities; not the acknowledgements.
+        if path.extension().is_some_and(|e| e == "graphql")
+            || path.file_name().is_some_and(|n| n == "owners.yaml")
+        {
             std::fs::copy(&path, d.join("schema").join(path.file_name().unwrap())).unwrap();
         }
     }
@@ -46,6 +50,13 @@ fn removing_a_used_field_fails_until_acknowledged() {
         r#"{ "movie-card": "query MovieCard($slug: String) { movie(slug: $slug) { title tagline } }" }"#,
     )
     .unwrap();
+    dir
+}
+
+#[test]
+fn removing_a_used_field_fails_until_acknowledged() {
+    let dir = scratch();
+    let d = dir.path();
 
     let clean = check(d);
     assert_eq!(
@@ -86,6 +97,38 @@ fn removing_a_used_field_fails_until_acknowledged() {
     std::fs::write(
         d.join("schema/acknowledged-changes.yaml"),
         "acknowledged:\n  - coordinate: Movie.tagline\n    change: FIELD_REMOVED\n    reason: taglines move to the media subgraph\n",
+    )
+    .unwrap();
+    let acknowledged = check(d);
+    assert_eq!(
+        acknowledged.status.code(),
+        Some(0),
+        "{}",
+        text(&acknowledged)
+    );
+}
+
+#[test]
+fn a_non_null_field_across_subgraphs_fails_until_acknowledged() {
+    let dir = scratch();
+    let d = dir.path();
+    let path = d.join("schema/social.graphql");
+    let sdl = std::fs::read_to_string(&path).unwrap();
+    // Social's follower count on users' `User`, made non-null again.
+    let stricter = sdl.replacen("\tfollowerCount: Int\n", "\tfollowerCount: Int!\n", 1);
+    assert_ne!(stricter, sdl, "the fixture has User.followerCount");
+    std::fs::write(&path, stricter).unwrap();
+    let linted = check(d);
+    let report = text(&linted);
+    assert_eq!(linted.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("User.followerCount") && report.contains("NON_NULL_ACROSS_SUBGRAPHS"),
+        "names the field and the lint:\n{report}"
+    );
+
+    std::fs::write(
+        d.join("schema/acknowledged-changes.yaml"),
+        "acknowledged:\n  - coordinate: User.followerCount\n    change: NON_NULL_ACROSS_SUBGRAPHS\n    reason: counted from users' own rows\n",
     )
     .unwrap();
     let acknowledged = check(d);

@@ -1293,6 +1293,12 @@ async fn social_routes_posts_comments_likes_follows_reviews_watchlist() {
         assert_eq!((a.status, a.data()), (201, &json!(true)), "[{l}] {a}");
         let list = get(&sys, "/api/v1/watchlist", Some(&ann)).await;
         assert_eq!(list.data()[0]["titleId"], alien.as_str(), "[{l}] {list}");
+        // The entry names its title (content's, through social's `Title`).
+        assert_eq!(
+            list.data()[0]["title"],
+            json!({"__typename": "Movie", "title": "Alien", "year": 1979}),
+            "[{l}] {list}"
+        );
         let theirs = get(&sys, &format!("/api/v1/users/{ann_id}/watchlist"), None).await;
         assert_eq!(
             theirs.data()[0]["titleId"],

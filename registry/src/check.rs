@@ -3,7 +3,7 @@
 //! operations, acknowledgements; one report, readable or JSON, and an exit code
 //! (0 ok, 1 breaking or out of date, 2 could not check).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,7 +11,8 @@ use std::process::Command;
 use apollo_compiler::Schema;
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{classify, Change, Severity};
+use crate::classify::{classify, Change, ChangeKind, Severity};
+use crate::lint::{self, Finding};
 use crate::model::{ApiSchema, Kind};
 use crate::operations::{self, KnownOperation, OperationReport};
 
@@ -35,7 +36,8 @@ pub enum Base {
 
 pub struct Inputs {
     pub subgraphs: Vec<SubgraphSdl>,
-    /// Holds `<name>.graphql`, `supergraph.graphql`, `acknowledged-changes.yaml`.
+    /// Holds `<name>.graphql`, `supergraph.graphql`, `acknowledged-changes.yaml`
+    /// and `owners.yaml` (the owner of each entity several subgraphs resolve).
     pub schema_dir: PathBuf,
     pub base: Base,
     /// `.graphql` files, directories of them, and persisted-operation manifests.
@@ -56,7 +58,7 @@ pub struct Acknowledged {
     /// e.g. `Movie.rating`.
     pub coordinate: String,
     /// e.g. `FIELD_REMOVED`.
-    pub change: crate::classify::ChangeKind,
+    pub change: ChangeKind,
     /// Why breaking clients is acceptable.
     pub reason: String,
 }
@@ -78,11 +80,24 @@ pub struct ReportedChange {
     pub acknowledged: Option<String>,
 }
 
+/// A lint finding and its acknowledgement, when listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportedLint {
+    /// `NON_NULL_ACROSS_SUBGRAPHS`.
+    pub lint: ChangeKind,
+    #[serde(flatten)]
+    pub finding: Finding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub base: String,
     pub drift: Vec<Drift>,
     pub errors: Vec<String>,
+    /// Lint findings on the subgraphs' SDL (blocking unless acknowledged).
+    pub lints: Vec<ReportedLint>,
     pub changes: Vec<ReportedChange>,
     pub operations_checked: usize,
     pub broken_operations: Vec<OperationReport>,
@@ -119,10 +134,16 @@ impl Report {
             .filter(|op| !self.broken_by_acknowledged_changes(&op.source))
     }
 
+    /// Lint findings without an acknowledgement.
+    pub fn blocking_lints(&self) -> impl Iterator<Item = &ReportedLint> {
+        self.lints.iter().filter(|l| l.acknowledged.is_none())
+    }
+
     pub fn exit_code(&self) -> i32 {
         if !self.errors.is_empty() {
             2
         } else if !self.drift.is_empty()
+            || self.blocking_lints().next().is_some()
             || self.blocking_operations().next().is_some()
             || self.blocking().next().is_some()
         {
@@ -144,6 +165,19 @@ impl Report {
                 "\nOUT OF DATE {} (run `marquee schema export` and `marquee schema compose`):\n{}",
                 d.file, d.diff
             );
+        }
+        if !self.lints.is_empty() {
+            let _ = writeln!(out, "\nLints ({}):", self.lints.len());
+            for l in &self.lints {
+                let mut line = format!(
+                    "  {:<40} NON_NULL_ACROSS_SUBGRAPHS {}: {} ({})",
+                    l.finding.coordinate, l.finding.ty, l.finding.message, l.finding.subgraph
+                );
+                if let Some(reason) = &l.acknowledged {
+                    let _ = write!(line, " [acknowledged: {reason}]");
+                }
+                let _ = writeln!(out, "{line}");
+            }
         }
         let blocking: BTreeSet<(String, String)> = self
             .blocking()
@@ -195,7 +229,10 @@ impl Report {
             "\n{} change(s), {} known operation(s) checked, {} blocking: {}",
             self.changes.len(),
             self.operations_checked,
-            self.blocking().count() + self.blocking_operations().count() + self.drift.len(),
+            self.blocking().count()
+                + self.blocking_operations().count()
+                + self.blocking_lints().count()
+                + self.drift.len(),
             match self.exit_code() {
                 0 => "ok",
                 1 => "FAILED",
@@ -270,6 +307,7 @@ pub fn check(inputs: &Inputs, compose: Composer<'_>) -> Report {
         base: "nothing (no previous supergraph)".into(),
         drift: Vec::new(),
         errors: Vec::new(),
+        lints: Vec::new(),
         changes: Vec::new(),
         operations_checked: 0,
         broken_operations: Vec::new(),
@@ -284,6 +322,55 @@ pub fn check(inputs: &Inputs, compose: Composer<'_>) -> Report {
             });
         }
     }
+    let acks: Acknowledgements =
+        match std::fs::read_to_string(inputs.schema_dir.join("acknowledged-changes.yaml")) {
+            Ok(text) => match serde_yaml::from_str(&text) {
+                Ok(a) => a,
+                Err(e) => {
+                    report
+                        .errors
+                        .push(format!("acknowledged-changes.yaml: {e}"));
+                    return report;
+                }
+            },
+            Err(_) => Acknowledgements::default(),
+        };
+
+    let owners: BTreeMap<String, String> =
+        match std::fs::read_to_string(inputs.schema_dir.join("owners.yaml")) {
+            Ok(text) => match serde_yaml::from_str(&text) {
+                Ok(o) => o,
+                Err(e) => {
+                    report.errors.push(format!("owners.yaml: {e}"));
+                    return report;
+                }
+            },
+            Err(_) => BTreeMap::new(),
+        };
+    match lint::non_null_across_subgraphs(&inputs.subgraphs, &owners) {
+        Ok(findings) => {
+            report.lints = findings
+                .into_iter()
+                .map(|finding| ReportedLint {
+                    acknowledged: acks
+                        .acknowledged
+                        .iter()
+                        .find(|a| {
+                            a.coordinate == finding.coordinate
+                                && a.change == ChangeKind::NonNullAcrossSubgraphs
+                        })
+                        .map(|a| a.reason.clone()),
+                    lint: ChangeKind::NonNullAcrossSubgraphs,
+                    finding,
+                })
+                .collect()
+        }
+        Err(errors) => {
+            report.errors.extend(errors);
+            return report;
+        }
+    }
+
     let supergraph = match compose(&inputs.subgraphs) {
         Ok(s) => s,
         Err(errors) => {
@@ -362,20 +449,6 @@ pub fn check(inputs: &Inputs, compose: Composer<'_>) -> Report {
         }
         report.operations_checked = known.len();
     }
-
-    let acks: Acknowledgements =
-        match std::fs::read_to_string(inputs.schema_dir.join("acknowledged-changes.yaml")) {
-            Ok(text) => match serde_yaml::from_str(&text) {
-                Ok(a) => a,
-                Err(e) => {
-                    report
-                        .errors
-                        .push(format!("acknowledged-changes.yaml: {e}"));
-                    return report;
-                }
-            },
-            Err(_) => Acknowledgements::default(),
-        };
 
     if let Some(old) = old {
         for change in classify(&old, &new) {

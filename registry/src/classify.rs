@@ -39,6 +39,9 @@ pub enum ChangeKind {
     DirectiveRepeatableRemoved,
     DirectiveLocationRemoved,
     RootTypeChanged,
+    /// Not a change between two schemas: the `lint` module's finding, named
+    /// here so that `acknowledged-changes.yaml` can list it.
+    NonNullAcrossSubgraphs,
     ValueAddedToEnum,
     TypeAddedToUnion,
     OptionalInputFieldAdded,
@@ -72,7 +75,8 @@ impl ChangeKind {
             | RequiredDirectiveArgAdded
             | DirectiveRepeatableRemoved
             | DirectiveLocationRemoved
-            | RootTypeChanged => Severity::Breaking,
+            | RootTypeChanged
+            | NonNullAcrossSubgraphs => Severity::Breaking,
             ValueAddedToEnum
             | TypeAddedToUnion
             | OptionalInputFieldAdded

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod classify;
+pub mod lint;
 pub mod model;
 pub mod operations;
 

@@ -11,7 +11,7 @@ use kit::Error;
 use uuid::Uuid;
 
 use super::filters::{MovieFilter, SeriesFilter};
-use super::loaders::{CategoriesOf, CreditsOf, EpisodeKey, SeasonKey, SeasonsOf};
+use super::loaders::{CategoriesOf, CreditsOf, EpisodeKey, SeasonKey, SeasonsOf, TitleKey};
 use super::people::{Category, Credit, CreditKind};
 use super::series::{Episode, EpisodeInput, Season, SeasonInput};
 use super::{admin, catalog, entity_row, live, loader, of_kind, parse_id, prefetch};
@@ -448,6 +448,17 @@ impl TitleQuery {
             return Ok(None);
         };
         Ok(of_kind(ctx, MOVIE, id).await?.map(Movie::from))
+    }
+
+    /// `Title` is an entity interface (`@key(fields: "id")`): social sees it
+    /// as an `@interfaceObject` and names titles without knowing their kind.
+    #[graphql(entity)]
+    async fn find_title_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Title>> {
+        Ok(entity_row(ctx, &id, TitleKey).await?.map(Title::from))
     }
 
     #[graphql(entity)]

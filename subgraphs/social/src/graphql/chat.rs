@@ -39,13 +39,14 @@ impl Paged for ChatRoom {
 
 #[ComplexObject]
 impl ChatRoom {
-    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+    /// Each is null when the users subgraph cannot answer for the account.
+    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Option<User>>> {
         Ok(loader(ctx)
             .load_one(MembersOf(self.row.id))
             .await?
             .unwrap_or_default()
             .into_iter()
-            .map(|id| User { id })
+            .map(|id| Some(User { id }))
             .collect())
     }
     async fn last_message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ChatMessage>> {
@@ -71,7 +72,8 @@ impl ChatRoom {
 pub struct ChatMessage {
     pub id: ID,
     pub room_id: ID,
-    pub author: User,
+    /// Null when the users subgraph cannot answer for the account.
+    pub author: Option<User>,
     pub body: String,
     pub created_at: DateTime<Utc>,
     /// Hidden by moderation: only its author sees it.
@@ -83,7 +85,7 @@ impl From<chat_message::Model> for ChatMessage {
         Self {
             id: gid(row.id),
             room_id: gid(row.room_id),
-            author: User { id: row.author_id },
+            author: Some(User { id: row.author_id }),
             body: row.body,
             created_at: row.created_at,
             hidden: row.hidden.is_some(),
@@ -99,7 +101,7 @@ impl Paged for ChatMessage {
 #[derive(SimpleObject)]
 pub struct ChatTyping {
     pub room_id: ID,
-    pub user: User,
+    pub user: Option<User>,
     pub at: DateTime<Utc>,
 }
 
@@ -250,7 +252,7 @@ impl ChatMutation {
         let at = social(ctx).typing(me, room).await?;
         Ok(ChatTyping {
             room_id: gid(room),
-            user: User { id: me },
+            user: Some(User { id: me }),
             at,
         })
     }

@@ -70,7 +70,8 @@ impl FollowQuery {
 /// One account in a followers or following list.
 #[derive(SimpleObject)]
 pub struct FollowNode {
-    pub user: User,
+    /// Null when the users subgraph cannot answer for the account.
+    pub user: Option<User>,
     pub followed_at: DateTime<Utc>,
 }
 
@@ -85,11 +86,11 @@ pub struct FollowMutation;
 impl FollowMutation {
     /// Follows a user (again: no change); a private account is asked first
     /// (see `followStatus`). Returns them.
-    async fn follow(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+    async fn follow(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<Option<User>> {
         let me = signed_in(ctx)?;
         let target = id_of("userId", &user_id)?;
         social(ctx).follow(me, target).await?;
-        Ok(User { id: target })
+        Ok(Some(User { id: target }))
     }
 
     /// Lets `userId`, who asked, follow you. Returns them.
@@ -97,11 +98,11 @@ impl FollowMutation {
         &self,
         ctx: &Context<'_>,
         user_id: ID,
-    ) -> async_graphql::Result<User> {
+    ) -> async_graphql::Result<Option<User>> {
         let me = signed_in(ctx)?;
         let requester = id_of("userId", &user_id)?;
         social(ctx).approve_follow_request(me, requester).await?;
-        Ok(User { id: requester })
+        Ok(Some(User { id: requester }))
     }
 
     /// Turns down `userId`'s request to follow you. Returns them.
@@ -109,11 +110,11 @@ impl FollowMutation {
         &self,
         ctx: &Context<'_>,
         user_id: ID,
-    ) -> async_graphql::Result<User> {
+    ) -> async_graphql::Result<Option<User>> {
         let me = signed_in(ctx)?;
         let requester = id_of("userId", &user_id)?;
         social(ctx).decline_follow_request(me, requester).await?;
-        Ok(User { id: requester })
+        Ok(Some(User { id: requester }))
     }
 
     /// Withdraws your request to follow `userId`. Returns them.
@@ -121,18 +122,22 @@ impl FollowMutation {
         &self,
         ctx: &Context<'_>,
         user_id: ID,
-    ) -> async_graphql::Result<User> {
+    ) -> async_graphql::Result<Option<User>> {
         let me = signed_in(ctx)?;
         let target = id_of("userId", &user_id)?;
         social(ctx).cancel_follow_request(me, target).await?;
-        Ok(User { id: target })
+        Ok(Some(User { id: target }))
     }
 
-    async fn unfollow(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+    async fn unfollow(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<Option<User>> {
         let me = signed_in(ctx)?;
         let target = id_of("userId", &user_id)?;
         social(ctx).unfollow(me, target).await?;
-        Ok(User { id: target })
+        Ok(Some(User { id: target }))
     }
 
     /// Blocks a user: follows both ways end; neither can follow, comment on,

@@ -140,7 +140,7 @@ type Subscription {
 	"""
 	People who start following you.
 	"""
-	followerAdded: User! @fromEvents(subject: "social.followed.{viewer}", key: "followerId")
+	followerAdded: User @fromEvents(subject: "social.followed.{viewer}", key: "followerId")
 }
 "#;
 

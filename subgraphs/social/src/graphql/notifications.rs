@@ -68,8 +68,8 @@ pub struct Notification {
     row: notification::Model,
     pub id: ID,
     pub kind: NotificationKind,
-    /// The latest actor.
-    pub actor: User,
+    /// The latest actor (null when the users subgraph cannot answer).
+    pub actor: Option<User>,
 }
 
 impl From<notification::Model> for Notification {
@@ -77,7 +77,7 @@ impl From<notification::Model> for Notification {
         Self {
             id: gid(row.id),
             kind: NotificationKind::parse(&row.kind),
-            actor: User { id: row.actor_id },
+            actor: Some(User { id: row.actor_id }),
             row,
         }
     }
@@ -94,14 +94,14 @@ impl Notification {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-    ) -> async_graphql::Result<Vec<User>> {
+    ) -> async_graphql::Result<Vec<Option<User>>> {
         let n = first.map(|f| f.clamp(1, 10) as u64).unwrap_or(3);
         Ok(loader(ctx)
             .load_one(ActorsOf(self.row.id, n))
             .await?
             .unwrap_or_default()
             .into_iter()
-            .map(|id| User { id })
+            .map(|id| Some(User { id }))
             .collect())
     }
     /// Everyone grouped into this notification.

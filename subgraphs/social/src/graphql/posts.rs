@@ -10,6 +10,7 @@ use super::comments::{thread, Comment};
 use super::likes::liked_by_me;
 use super::loaders::PostKey;
 use super::prefetch::prefetch_posts;
+use super::titles::Title;
 use super::{claims, gid, hidden_authors, id_of, loader, signed_in, social, User};
 use crate::store::model::post;
 use crate::store::{self, Target};
@@ -23,20 +24,24 @@ pub struct Post {
     #[graphql(skip)]
     row: post::Model,
     pub id: ID,
-    pub author: User,
+    /// Null when the users subgraph cannot answer for the account.
+    pub author: Option<User>,
     /// Plain text; empty for a reshare without a comment.
     pub body: String,
     /// The movie or series the post is about.
     pub title_id: Option<ID>,
+    /// The movie or series the post is about (null too when content cannot answer).
+    pub title: Option<Title>,
 }
 
 impl From<post::Model> for Post {
     fn from(row: post::Model) -> Self {
         Self {
             id: gid(row.id),
-            author: User { id: row.author_id },
+            author: Some(User { id: row.author_id }),
             body: row.body.clone(),
             title_id: row.title_id.map(gid),
+            title: row.title_id.and_then(Title::of),
             row,
         }
     }

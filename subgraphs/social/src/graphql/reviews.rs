@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::comments::{thread, Comment};
 use super::likes::liked_by_me;
 use super::loaders::{Histogram, RatingOf, ReviewKey, ReviewsOf};
-use super::titles::{Movie, Series};
+use super::titles::{Movie, Series, Title};
 use super::{claims, gid, id_of, loader, signed_in, social, viewer_id, User};
 use crate::store::model::{rating, review};
 use crate::store::{self, Target};
@@ -21,8 +21,11 @@ pub struct Review {
     #[graphql(skip)]
     row: review::Model,
     pub id: ID,
-    pub author: User,
+    /// Null when the users subgraph cannot answer for the account.
+    pub author: Option<User>,
     pub title_id: ID,
+    /// The movie or series reviewed (null when content cannot answer).
+    pub title: Option<Title>,
     pub body: String,
     pub score: Option<i32>,
     pub contains_spoilers: bool,
@@ -33,8 +36,9 @@ impl From<review::Model> for Review {
     fn from(row: review::Model) -> Self {
         Self {
             id: gid(row.id),
-            author: User { id: row.author_id },
+            author: Some(User { id: row.author_id }),
             title_id: gid(row.title_id),
+            title: Title::of(row.title_id),
             body: row.body.clone(),
             score: row.score,
             contains_spoilers: row.contains_spoilers,
@@ -79,7 +83,9 @@ impl Review {
 #[derive(SimpleObject)]
 pub struct Rating {
     pub title_id: ID,
-    pub user: User,
+    /// The movie or series rated (null when content cannot answer).
+    pub title: Option<Title>,
+    pub user: Option<User>,
     pub score: i32,
     pub rated_at: DateTime<Utc>,
 }
@@ -88,7 +94,8 @@ impl From<rating::Model> for Rating {
     fn from(row: rating::Model) -> Self {
         Self {
             title_id: gid(row.title_id),
-            user: User { id: row.user_id },
+            title: Title::of(row.title_id),
+            user: Some(User { id: row.user_id }),
             score: row.score,
             rated_at: row.updated_at,
         }
@@ -225,6 +232,11 @@ impl ReviewQuery {
     }
 
     #[graphql(entity)]
+    async fn find_title_by_id(&self, id: ID) -> Title {
+        Title { id }
+    }
+
+    #[graphql(entity)]
     async fn find_review_by_id(
         &self,
         ctx: &Context<'_>,
@@ -254,7 +266,8 @@ impl ReviewMutation {
         social(ctx).rate_title(me, title, score).await?;
         Ok(Rating {
             title_id: gid(title),
-            user: User { id: me },
+            title: Title::of(title),
+            user: Some(User { id: me }),
             score,
             rated_at: Utc::now(),
         })

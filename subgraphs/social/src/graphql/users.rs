@@ -25,28 +25,34 @@ impl User {
         gid(self.id)
     }
 
-    async fn follower_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        Ok(loader(ctx)
-            .load_one(FollowCount(self.id, true))
-            .await?
-            .unwrap_or(0))
+    async fn follower_count(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i64>> {
+        Ok(Some(
+            loader(ctx)
+                .load_one(FollowCount(self.id, true))
+                .await?
+                .unwrap_or(0),
+        ))
     }
 
-    async fn following_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        Ok(loader(ctx)
-            .load_one(FollowCount(self.id, false))
-            .await?
-            .unwrap_or(0))
+    async fn following_count(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i64>> {
+        Ok(Some(
+            loader(ctx)
+                .load_one(FollowCount(self.id, false))
+                .await?
+                .unwrap_or(0),
+        ))
     }
 
     /// Whether the caller follows this account (false when signed out).
-    async fn followed_by_me(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+    async fn followed_by_me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
         match viewer_id(ctx) {
-            None => Ok(false),
-            Some(v) => Ok(loader(ctx)
-                .load_one(Follows(v, self.id))
-                .await?
-                .unwrap_or(false)),
+            None => Ok(Some(false)),
+            Some(v) => Ok(Some(
+                loader(ctx)
+                    .load_one(Follows(v, self.id))
+                    .await?
+                    .unwrap_or(false),
+            )),
         }
     }
 
@@ -65,11 +71,13 @@ impl User {
     }
 
     /// Whether this account shows its lists to followers only.
-    async fn profile_private(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(loader(ctx)
-            .load_one(ProfileKey(self.id))
-            .await?
-            .is_some_and(|p| p.private))
+    async fn profile_private(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        Ok(Some(
+            loader(ctx)
+                .load_one(ProfileKey(self.id))
+                .await?
+                .is_some_and(|p| p.private),
+        ))
     }
 
     /// Followers, newest first (private profiles: followers only see them).
@@ -148,13 +156,13 @@ impl User {
             )
             .await?;
         Ok(Some(Connection::from_page(p, |f| FollowNode {
-            user: User {
+            user: Some(User {
                 id: if followers {
                     f.follower_id
                 } else {
                     f.followee_id
                 },
-            },
+            }),
             followed_at: f.created_at,
         })))
     }

@@ -7,6 +7,7 @@ use kit::paging::{page_size, Connection, Paged};
 use uuid::Uuid;
 
 use super::loaders::InWatchlist;
+use super::titles::Title;
 use super::{gid, id_of, loader, signed_in, social, viewer_id, User};
 use crate::store;
 use crate::store::model::{watch_history, watchlist};
@@ -14,7 +15,9 @@ use crate::store::model::{watch_history, watchlist};
 #[derive(SimpleObject)]
 pub struct WatchlistEntry {
     pub title_id: ID,
-    pub user: User,
+    /// The movie or series (null when content cannot answer).
+    pub title: Option<Title>,
+    pub user: Option<User>,
     pub added_at: DateTime<Utc>,
 }
 
@@ -22,7 +25,8 @@ impl From<watchlist::Model> for WatchlistEntry {
     fn from(row: watchlist::Model) -> Self {
         Self {
             title_id: gid(row.title_id),
-            user: User { id: row.user_id },
+            title: Title::of(row.title_id),
+            user: Some(User { id: row.user_id }),
             added_at: row.added_at,
         }
     }
@@ -36,6 +40,8 @@ impl Paged for WatchlistEntry {
 pub struct WatchEvent {
     pub id: ID,
     pub title_id: ID,
+    /// The movie or series watched (null when content cannot answer).
+    pub title: Option<Title>,
     pub watched_at: DateTime<Utc>,
 }
 
@@ -44,6 +50,7 @@ impl From<watch_history::Model> for WatchEvent {
         Self {
             id: gid(row.id),
             title_id: gid(row.title_id),
+            title: Title::of(row.title_id),
             watched_at: row.watched_at,
         }
     }

@@ -156,7 +156,10 @@ impl Social {
                         .or(chat_message::Column::Hidden.eq("HIDE")),
                 ),
             Decision::Restore => q
-                .col_expr(chat_message::Column::Hidden, Expr::value(Option::<String>::None))
+                .col_expr(
+                    chat_message::Column::Hidden,
+                    Expr::value(Option::<String>::None),
+                )
                 .filter(chat_message::Column::Hidden.is_in(["HIDE", "DELETE"])),
         };
         q.exec(txn).await?;
