@@ -439,7 +439,8 @@ async fn live_connection_caps_close_sockets_and_refuse_streams_with_their_codes(
 async fn a_body_of_three_gigabytes_to_a_subgraph_is_refused_before_it_is_read() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     for sys in System::all(false).await {
-        for name in ["users", "content", "social"] {
+        for spec in marquee::subgraphs() {
+            let name = spec.name;
             let url = reqwest::Url::parse(&sys.process_url(name, "/graphql")).unwrap();
             let addr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
             let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
