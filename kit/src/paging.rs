@@ -14,6 +14,11 @@ use async_graphql::{
 };
 use serde::{Deserialize, Serialize};
 
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use uuid::Uuid;
+
 use crate::Error;
 
 pub use crate::graphql::PageInfo;
@@ -216,6 +221,39 @@ impl<T: Paged> ContainerType for Connection<T> {
 }
 
 impl<T: Paged> ObjectType for Connection<T> {}
+
+/// `n` rows of `select` ordered by `col` (a UUIDv7 column), after `after`:
+/// one keyset page, one extra row read to know whether another follows.
+pub async fn keyset_page<E, C>(
+    db: &C,
+    select: Select<E>,
+    col: E::Column,
+    desc: bool,
+    n: u64,
+    after: Option<Uuid>,
+    key: impl Fn(&E::Model) -> Uuid,
+) -> Result<Page<E::Model>, Error>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    C: ConnectionTrait,
+{
+    let mut q = select;
+    if let Some(a) = after {
+        q = q.filter(if desc { col.lt(a) } else { col.gt(a) });
+    }
+    q = if desc {
+        q.order_by_desc(col)
+    } else {
+        q.order_by_asc(col)
+    };
+    let mut rows = q.limit(n + 1).all(db).await?;
+    let has_next_page = rows.len() as u64 > n;
+    rows.truncate(n as usize);
+    Ok(Page::new(rows, after.is_some(), has_next_page, |m| {
+        key(m).to_string()
+    }))
+}
 
 #[cfg(test)]
 mod tests {

@@ -13,10 +13,7 @@ mod status;
 
 use kit::auth::{Claims, Role};
 use kit::{Error, Services};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use uuid::Uuid;
 
 pub use actions::{ActionKind, LogFilter, Resolution};
@@ -130,37 +127,7 @@ pub fn clean(field: &str, raw: &str, max: usize) -> Result<String, Error> {
     Ok(s)
 }
 
-/// `n` rows of `select` ordered by `col` (a UUIDv7 column), after `after`.
-pub async fn page<E, C>(
-    db: &C,
-    select: Select<E>,
-    col: E::Column,
-    desc: bool,
-    n: u64,
-    after: Option<Uuid>,
-    key: impl Fn(&E::Model) -> Uuid,
-) -> Result<Page<E::Model>, Error>
-where
-    E: EntityTrait,
-    E::Model: Send + Sync,
-    C: ConnectionTrait,
-{
-    let mut q = select;
-    if let Some(a) = after {
-        q = q.filter(if desc { col.lt(a) } else { col.gt(a) });
-    }
-    q = if desc {
-        q.order_by_desc(col)
-    } else {
-        q.order_by_asc(col)
-    };
-    let mut rows = q.limit(n + 1).all(db).await?;
-    let has_next_page = rows.len() as u64 > n;
-    rows.truncate(n as usize);
-    Ok(Page::new(rows, after.is_some(), has_next_page, |m| {
-        key(m).to_string()
-    }))
-}
+pub use kit::paging::keyset_page as page;
 
 pub struct Moderation {
     pub services: Services,
