@@ -25,3 +25,52 @@ pub(crate) fn ts_null(c: impl IntoIden) -> ColumnDef {
         .null()
         .to_owned()
 }
+
+/// Column definitions the subgraphs' migrations share.
+pub(crate) mod columns {
+    use sea_orm_migration::prelude::{Alias, ColumnDef};
+
+    pub(crate) fn a(name: &str) -> Alias {
+        Alias::new(name)
+    }
+
+    pub(crate) fn uuid(name: &str) -> ColumnDef {
+        ColumnDef::new(a(name)).uuid().not_null().to_owned()
+    }
+
+    pub(crate) fn uuid_null(name: &str) -> ColumnDef {
+        ColumnDef::new(a(name)).uuid().null().to_owned()
+    }
+
+    pub(crate) fn text(name: &str) -> ColumnDef {
+        ColumnDef::new(a(name)).text().not_null().to_owned()
+    }
+
+    pub(crate) fn string(name: &str) -> ColumnDef {
+        ColumnDef::new(a(name)).string().not_null().to_owned()
+    }
+
+    pub(crate) fn int(name: &str) -> ColumnDef {
+        ColumnDef::new(a(name))
+            .integer()
+            .not_null()
+            .default(0)
+            .to_owned()
+    }
+
+    pub(crate) fn big(name: &str) -> ColumnDef {
+        ColumnDef::new(a(name))
+            .big_integer()
+            .not_null()
+            .default(0)
+            .to_owned()
+    }
+
+    pub(crate) fn flag(name: &str) -> ColumnDef {
+        ColumnDef::new(a(name))
+            .boolean()
+            .not_null()
+            .default(false)
+            .to_owned()
+    }
+}

@@ -9,6 +9,7 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{a, big, flag, int, string, text, uuid, uuid_null};
 use crate::{ts, ts_null};
 
 pub struct Migrator;
@@ -26,50 +27,6 @@ impl MigrationName for Initial {
     fn name(&self) -> &str {
         "m20261204_000010_moderation"
     }
-}
-
-fn a(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-fn uuid(name: &str) -> ColumnDef {
-    ColumnDef::new(a(name)).uuid().not_null().to_owned()
-}
-
-fn uuid_null(name: &str) -> ColumnDef {
-    ColumnDef::new(a(name)).uuid().null().to_owned()
-}
-
-fn text(name: &str) -> ColumnDef {
-    ColumnDef::new(a(name)).text().not_null().to_owned()
-}
-
-fn string(name: &str) -> ColumnDef {
-    ColumnDef::new(a(name)).string().not_null().to_owned()
-}
-
-fn int(name: &str) -> ColumnDef {
-    ColumnDef::new(a(name))
-        .integer()
-        .not_null()
-        .default(0)
-        .to_owned()
-}
-
-fn big(name: &str) -> ColumnDef {
-    ColumnDef::new(a(name))
-        .big_integer()
-        .not_null()
-        .default(0)
-        .to_owned()
-}
-
-fn flag(name: &str) -> ColumnDef {
-    ColumnDef::new(a(name))
-        .boolean()
-        .not_null()
-        .default(false)
-        .to_owned()
 }
 
 /// The tables, each with its columns and primary key.
